@@ -80,8 +80,6 @@ def _constrained_rows() -> list[str]:
     rows = []
     for method in CONSTRAINED_METHODS:
         spec = METHODS[method.lower()]
-        if not spec.implemented:
-            continue
         for prob in CONSTRAINED_PROBLEMS.values():
             kwargs = {"method": method, "constraints": list(prob.constraints),
                       "bounds": prob.bounds}

@@ -7,16 +7,16 @@ Switch from scipy by changing one import::
 
 from __future__ import annotations
 
-from ._bounds import Bounds
-from ._constraints import LinearConstraint, NonlinearConstraint
-from ._hessian_update import BFGS, SR1, HessianUpdateStrategy
+from ._core.bounds import Bounds
+from ._core.constraints import LinearConstraint, NonlinearConstraint
+from ._core.hessian_update import BFGS, SR1, HessianUpdateStrategy
+from ._core.trace import Trace, TraceArrays
 from ._minimize import minimize
 from ._minimize_scalar import bracket, minimize_scalar
 from ._options import method_options, show_options
 from ._registry import MethodSpec, available_methods, get_method
 from ._result import MESSAGES, OptimizeResult, OptimizeWarning
 from ._test_functions import rosen, rosen_der, rosen_hess, rosen_hess_prod
-from ._trace import Trace, TraceArrays
 
 __all__ = [
     "BFGS",

@@ -12,17 +12,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._bounds import Bounds, standardize_bounds
-from ._callback import Iterations
-from ._constraints import standardize_constraints
-from ._constraints_fixed import (constraints_need_fd, drop_fixed_variables,
-                                 fixed_point_result_message)
-from ._context import RunContext
-from ._finite_diff import FD_METHODS
+from ._core.bounds import Bounds, standardize_bounds
+from ._core.callback import Iterations
+from ._core.constraints import standardize_constraints
+from ._core.constraints_fixed import (
+    constraints_need_fd,
+    drop_fixed_variables,
+    fixed_point_result_message,
+)
+from ._core.context import RunContext
+from ._core.finite_diff import FD_METHODS
+from ._core.stops import RunStopped
 from ._options import split_options
-from ._registry import MethodSpec, get_method, resolve_runner
+from ._registry import MethodSpec, get_method
 from ._result import MESSAGES, OptimizeResult, OptimizeWarning
-from ._stops import RunStopped
 
 __all__ = ["minimize", "validate_x0"]
 
@@ -98,7 +101,7 @@ class _FixedVariables:
     def wrap_callback(self, callback: Callable[..., Any] | None) -> Callable[..., Any] | None:
         if callback is None:
             return None
-        from ._callback import wants_intermediate_result
+        from ._core.callback import wants_intermediate_result
         if wants_intermediate_result(callback):
             def patched(intermediate_result: OptimizeResult) -> Any:
                 intermediate_result.x = self.expand(intermediate_result.x)
@@ -165,7 +168,7 @@ INFEASIBLE_TOL = 1e-6
 
 def _note_infeasible(res: OptimizeResult, constraints: Any) -> None:
     """Say in the message when an unsuccessful run ends outside the constraints."""
-    from ._constraints import ConstraintFunctions
+    from ._core.constraints import ConstraintFunctions
 
     x = np.asarray(res.x, dtype=float)
     try:
@@ -296,7 +299,7 @@ def minimize(fun: Callable[..., Any], x0: Any, args: Any = (), method: Any = Non
             std_bounds = Bounds(std_bounds.lb[keep], std_bounds.ub[keep],
                                 std_bounds.keep_feasible[keep])
 
-    runner = resolve_runner(spec.runner)  # type: ignore[arg-type]
+    runner = spec.runner
     options = split_options(runner, options)
     ctx = RunContext(fun=fun, args=args, jac=jac, hess=hess, hessp=hessp, bounds=std_bounds,
                      constraints=constraints,

@@ -8,13 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from ._callback import Iterations
+from ._core.callback import Iterations
 from ._options import split_options
-from ._registry import resolve_runner
+from ._registry import SCALAR_METHODS
 from ._result import OptimizeResult
-from ._scalar_core import (BracketError, BracketInfo, ScalarMonitor, bracket_search,
-                           float_function)
-from ._scalar_registry import SCALAR_METHODS
+from ._search.scalar import (
+    BracketError,
+    BracketInfo,
+    ScalarMonitor,
+    bracket_search,
+    float_function,
+)
 
 __all__ = ["BracketError", "bracket", "minimize_scalar"]
 
@@ -145,7 +149,7 @@ def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = N
     trace = bool(options.pop("trace", False))
     if isinstance(options.get("disp"), bool):
         options["disp"] = 2 * int(options["disp"])
-    runner = resolve_runner(SCALAR_METHODS[key])
+    runner = SCALAR_METHODS[key]
     options = split_options(runner, options)
     iterations = Iterations(trace=True) if trace else None
     verbose = options.get("disp", 0) > 2

@@ -62,10 +62,9 @@ def show_options(solver: str | None = None, method: str | None = None,
     disp : bool
         Print the text (and return None) when True, return it when False.
     """
-    from ._registry import METHODS, resolve_runner
-    from ._scalar_registry import SCALAR_METHODS
+    from ._registry import METHODS, SCALAR_METHODS
 
-    tables: dict[str, dict[str, str | None]] = {
+    tables: dict[str, dict[str, Callable[..., Any]]] = {
         "minimize": {spec.name: spec.runner for spec in METHODS.values()},
         "minimize_scalar": dict(SCALAR_METHODS),
     }
@@ -80,8 +79,8 @@ def show_options(solver: str | None = None, method: str | None = None,
             if not match:
                 raise ValueError(f"Unknown method {method!r} for {name}; valid: {', '.join(table)}.")
             table = match
-        for meth, path in table.items():
-            body = _doc(resolve_runner(path)) if path else "Not implemented yet."
+        for meth, runner in table.items():
+            body = _doc(runner)
             parts.append(f"{name}, method={meth!r}\n{'=' * 40}\n{body}")
         if name == "minimize":
             parts.append(_COMMON.strip())
@@ -95,10 +94,8 @@ def show_options(solver: str | None = None, method: str | None = None,
 def method_options(method: str) -> frozenset[str]:
     """Names of the method-specific options `minimize` accepts for ``method``.
 
-    Raises `ValueError` for an unknown method, `NotImplementedError` for one not written yet and
-    `ImportError` when its module does not import.
+    Raises `ValueError` for an unknown method.
     """
-    from ._registry import get_method, resolve_runner
+    from ._registry import get_method
 
-    spec = get_method(method)
-    return known_options(resolve_runner(spec.runner))  # type: ignore[arg-type]
+    return known_options(get_method(method).runner)

@@ -2,31 +2,49 @@
 
 The dispatcher in `_minimize` reads these flags to emit scipy's warnings, map ``tol`` onto the
 method's own options, clip ``x0`` into the bounds and choose what to do when a run stops early.
-Runners are named as ``"module:function"`` and imported on first use.
+Each spec holds its runner function itself (imported here), so "go to definition" from the table
+leads to the method.  `SCALAR_METHODS` does the same for `minimize_scalar`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MethodSpec", "METHODS", "get_method", "available_methods", "resolve_runner"]
+from .methods.bfgs import minimize_bfgs
+from .methods.cg import minimize_cg
+from .methods.cobyla import minimize_cobyla
+from .methods.cobyqa import minimize_cobyqa
+from .methods.lbfgsb import minimize_lbfgsb
+from .methods.nelder_mead import minimize_nelder_mead
+from .methods.newton_cg import minimize_newton_cg
+from .methods.powell import minimize_powell
+from .methods.scalar.bounded import minimize_scalar_bounded
+from .methods.scalar.brent import minimize_scalar_brent
+from .methods.scalar.golden import minimize_scalar_golden
+from .methods.slsqp import minimize_slsqp
+from .methods.tnc import minimize_tnc
+from .methods.trust_constr import minimize_trust_constr
+from .methods.trust_region.dogleg import minimize_dogleg
+from .methods.trust_region.trust_exact import minimize_trust_exact
+from .methods.trust_region.trust_krylov import minimize_trust_krylov
+from .methods.trust_region.trust_ncg import minimize_trust_ncg
+
+__all__ = ["MethodSpec", "METHODS", "SCALAR_METHODS", "get_method", "available_methods"]
 
 
 @dataclass(frozen=True)
 class MethodSpec:
     """Facts about one method of `solvers.minimize`.
 
-    ``runner`` is ``"module:function"`` (None while the method is not written yet); the function
-    is called as ``runner(context, x0, **options)``.  ``stop_status`` maps an early-stop reason
+    ``runner`` is called as ``runner(context, x0, **options)`` and returns an `OptimizeResult`.  ``stop_status`` maps an early-stop reason
     (see `_stops`) to this method's scipy status code.  ``clip_x0`` is ``"silent"`` (clip), ``"warn"``
     (clip with an `OptimizeWarning`) or None.
     """
 
     name: str
-    runner: str | None
+    runner: Callable[..., Any]
     uses_jac: bool = False
     uses_hess: bool = False
     uses_hessp: bool = False
@@ -47,65 +65,60 @@ class MethodSpec:
     def key(self) -> str:
         return self.name.lower()
 
-    @property
-    def implemented(self) -> bool:
-        return self.runner is not None
 
-
-_M = "solvers.methods."
 METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
-    MethodSpec("Nelder-Mead", _M + "nelder_mead:minimize_nelder_mead", supports_bounds=True,
+    MethodSpec("Nelder-Mead", minimize_nelder_mead, supports_bounds=True,
                tol_keys=("xatol", "fatol"), clip_x0="warn"),
-    MethodSpec("Powell", _M + "powell:minimize_powell", supports_bounds=True,
+    MethodSpec("Powell", minimize_powell, supports_bounds=True,
                tol_keys=("xtol", "ftol"), clip_x0="warn"),
-    MethodSpec("CG", _M + "cg:minimize_cg", uses_jac=True, tol_keys=("gtol",)),
-    MethodSpec("BFGS", _M + "bfgs:minimize_bfgs", uses_jac=True, tol_keys=("gtol",)),
-    MethodSpec("Newton-CG", _M + "newton_cg:minimize_newton_cg", requires=("jac",),
+    MethodSpec("CG", minimize_cg, uses_jac=True, tol_keys=("gtol",)),
+    MethodSpec("BFGS", minimize_bfgs, uses_jac=True, tol_keys=("gtol",)),
+    MethodSpec("Newton-CG", minimize_newton_cg, requires=("jac",),
                uses_jac=True, uses_hess=True,
                uses_hessp=True,
                tol_keys=("xtol",)),
-    MethodSpec("L-BFGS-B", _M + "lbfgsb:minimize_lbfgsb", uses_jac=True, supports_bounds=True,
+    MethodSpec("L-BFGS-B", minimize_lbfgsb, uses_jac=True, supports_bounds=True,
                supports_return_all=False, tol_keys=("ftol", "gtol"), clip_x0="silent",
                remove_fixed="fd",
                stop_status={"callback": 99, "maxfev": 1, "non_finite": 2}),
-    MethodSpec("TNC", _M + "tnc:minimize_tnc", uses_jac=True, supports_bounds=True,
+    MethodSpec("TNC", minimize_tnc, uses_jac=True, supports_bounds=True,
                supports_return_all=False, tol_keys=("xtol", "ftol", "gtol"), clip_x0="silent",
                remove_fixed="always",
                stop_status={"callback": 99, "maxfev": 3, "non_finite": 4}),
-    MethodSpec("COBYLA", _M + "cobyla:minimize_cobyla", supports_bounds=True,
+    MethodSpec("COBYLA", minimize_cobyla, supports_bounds=True,
                supports_constraints=True, supports_return_all=False, tol_keys=("tol",),
                constraint_form="old",
                stop_status={"callback": 99, "maxfev": 3, "non_finite": -2}),
-    MethodSpec("COBYQA", _M + "cobyqa:minimize_cobyqa", supports_bounds=True,
+    MethodSpec("COBYQA", minimize_cobyqa, supports_bounds=True,
                supports_constraints=True, supports_return_all=False,
                tol_keys=("final_tr_radius",), constraint_form="new",
                stop_status={"callback": 99, "maxfev": 5, "non_finite": -3}),
-    MethodSpec("SLSQP", _M + "slsqp:minimize_slsqp", uses_jac=True, supports_bounds=True,
+    MethodSpec("SLSQP", minimize_slsqp, uses_jac=True, supports_bounds=True,
                supports_constraints=True,
                supports_return_all=False, tol_keys=("ftol",), clip_x0="silent",
                remove_fixed="fd", constraint_form="old"),
-    MethodSpec("trust-constr", _M + "trust_constr:minimize_trust_constr", uses_jac=True,
+    MethodSpec("trust-constr", minimize_trust_constr, uses_jac=True,
                uses_hess=True, uses_hessp=True, supports_bounds=True, supports_constraints=True,
                tol_keys=("xtol", "gtol", "barrier_tol"), constraint_form="new",
                stop_status={"callback": 3, "maxfev": 0, "non_finite": -1}),
-    MethodSpec("dogleg", _M + "dogleg:minimize_dogleg", requires=("jac", "hess"),
+    MethodSpec("dogleg", minimize_dogleg, requires=("jac", "hess"),
                uses_jac=True, uses_hess=True,
                tol_keys=("gtol",)),
-    MethodSpec("trust-ncg", _M + "trust_ncg:minimize_trust_ncg", requires=("jac", "hess_or_hessp"),
+    MethodSpec("trust-ncg", minimize_trust_ncg, requires=("jac", "hess_or_hessp"),
                uses_jac=True, uses_hess=True,
                uses_hessp=True, tol_keys=("gtol",)),
-    MethodSpec("trust-exact", _M + "trust_exact:minimize_trust_exact", requires=("jac", "hess"),
+    MethodSpec("trust-exact", minimize_trust_exact, requires=("jac", "hess"),
                uses_jac=True,
                uses_hess=True, tol_keys=("gtol",)),
-    MethodSpec("trust-krylov", _M + "trust_krylov:minimize_trust_krylov", requires=("jac", "hess_or_hessp"),
+    MethodSpec("trust-krylov", minimize_trust_krylov, requires=("jac", "hess_or_hessp"),
                uses_jac=True,
                uses_hess=True, uses_hessp=True, tol_keys=("gtol",)),
 )}
 
 
 def available_methods() -> list[str]:
-    """Names of the methods that can be called now."""
-    return [spec.name for spec in METHODS.values() if spec.implemented]
+    """Names of the `minimize` methods."""
+    return [spec.name for spec in METHODS.values()]
 
 
 def get_method(method: str) -> MethodSpec:
@@ -115,29 +128,17 @@ def get_method(method: str) -> MethodSpec:
     ------
     ValueError
         For a name that is not a `minimize` method.
-    NotImplementedError
-        For a listed method that is not written yet.
     """
     spec = METHODS.get(method.lower())
     if spec is None:
         names = ", ".join(s.name for s in METHODS.values())
         raise ValueError(f"Unknown solver {method!r}; valid methods are: {names}.")
-    if not spec.implemented:
-        raise NotImplementedError(
-            f"Method {spec.name!r} is not implemented yet; available now: "
-            f"{', '.join(available_methods())}."
-        )
     return spec
 
 
-_RUNNERS: dict[str, Callable[..., Any]] = {}
-
-
-def resolve_runner(path: str) -> Callable[..., Any]:
-    """Import and return the function named ``"module:function"`` (cached)."""
-    runner = _RUNNERS.get(path)
-    if runner is None:
-        module, _, name = path.partition(":")
-        runner = getattr(importlib.import_module(module), name)
-        _RUNNERS[path] = runner
-    return runner
+#: the methods of `minimize_scalar`: lower-case name -> runner
+SCALAR_METHODS: dict[str, Callable[..., Any]] = {
+    "brent": minimize_scalar_brent,
+    "golden": minimize_scalar_golden,
+    "bounded": minimize_scalar_bounded,
+}

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._context import RunContext
-from .._linesearch import LineSearchFailed, wolfe_line_search
-from .._objective import ScalarObjective
+from .._core.context import RunContext
+from .._core.gradient_status import final_status, vecnorm
+from .._core.objective import ScalarObjective
 from .._result import OptimizeResult
-from .bfgs import final_status, vecnorm
+from .._search.wolfe import LineSearchFailed, wolfe_line_search
 
 __all__ = ["minimize_cg"]
 

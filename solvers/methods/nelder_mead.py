@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._context import RunContext
+from .._core.context import RunContext
 from .._result import MESSAGES, OptimizeResult
 
 __all__ = ["minimize_nelder_mead"]

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._context import RunContext
-from .._hessian import HessianSource, make_hessian
-from .._linesearch import LineSearchFailed, wolfe_line_search
+from .._core.context import RunContext
+from .._core.hessian import HessianSource, make_hessian
 from .._result import MESSAGES, OptimizeResult
+from .._search.wolfe import LineSearchFailed, wolfe_line_search
 
 __all__ = ["minimize_newton_cg", "truncated_cg_direction"]
 

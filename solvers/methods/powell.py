@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._context import RunContext
-from .._powell_linesearch import feasible_step_range, line_minimize
+from .._core.context import RunContext
 from .._result import MESSAGES, OptimizeResult, OptimizeWarning
+from .._search.line_minimize import feasible_step_range, line_minimize
 
 __all__ = ["minimize_powell"]
 

@@ -14,7 +14,6 @@ from calib.errors import DatasetError, ProblemError
 from calib.models import BUILTIN_MODELS, Model, get_model
 from calib.models import ou as ou_module
 from solvers import minimize
-from solvers._registry import METHODS, available_methods, resolve_runner
 
 EXPECTED = {
     "linear": (("a", "b"), ("x", "y")),
@@ -48,19 +47,6 @@ RECOVERY = {c.model: c for c in (
 )}
 
 
-def _method() -> str:
-    """The first solver of our core that is registered and whose module imports."""
-    available = available_methods()
-    for name in ("L-BFGS-B", "Nelder-Mead", "Powell", "BFGS"):
-        if name in available:
-            try:
-                resolve_runner(METHODS[name.lower()].runner or "")
-            except ImportError:
-                continue
-            return name
-    raise RuntimeError(f"no usable minimize method among {available}")
-
-
 def _fit(model: Model, data: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Minimise the model's objective in internal (log where flagged) units from ``start``
     (clipped into the bounds); return the estimate in natural units."""
@@ -71,7 +57,7 @@ def _fit(model: Model, data: np.ndarray, start: np.ndarray) -> np.ndarray:
 
     start = np.clip(start, [p.lower for p in params], [p.upper for p in params])
     z0 = np.array([p.to_internal(v) for p, v in zip(params, start)])
-    method = _method()
+    method = "L-BFGS-B"
     bounds = None if method == "BFGS" else [(p.internal_lower, p.internal_upper) for p in params]
     options = {"maxiter": 5000, "xatol": 1e-6, "fatol": 1e-8} if method == "Nelder-Mead" else {}
     result = minimize(lambda z: model.objective(natural(z), data), z0, method=method,

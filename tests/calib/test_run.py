@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pickle
 import time
@@ -69,16 +68,9 @@ class RecordingQuadratic:
         return float((params[0] - 20.0) ** 2 + np.log(params[1] / data[0, 1]) ** 2)
 
 
-def _importable(method: str) -> bool:
-    """Whether the method's module exists yet (methods are being written in parallel)."""
-    runner = METHODS[method.lower()].runner
-    return runner is not None and importlib.util.find_spec(runner.partition(":")[0]) is not None
-
-
-#: methods whose runner imports now
-WORKING = [method for method in available_methods() if _importable(method)]
-#: Problem's default method when written, else another method that takes bounds
-METHOD = "L-BFGS-B" if "L-BFGS-B" in WORKING else "Powell"
+#: every method of the solver core
+WORKING = available_methods()
+METHOD = "L-BFGS-B"
 
 
 def _problem(objective: object = quadratic, **kwargs: object) -> Problem:

@@ -18,27 +18,10 @@ from calib.models import get_model
 from calib.parameters import Parameter
 from jobs.errors import SpecError, StoreConflictError, StoreCorruptError
 from jobs.spec import ParameterSpec, SweepSpec, load_spec, parse_spec
-from solvers._registry import METHODS, available_methods, get_method, resolve_runner
-
-#: methods scipy has that the solver core does not have yet (empty once all are written)
-_UNWRITTEN = [spec.name for spec in METHODS.values() if not spec.implemented]
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _importable_method() -> str:
-    """A method the solver core can run now (L-BFGS-B once it is written)."""
-    names = available_methods()
-    for name in sorted(names, key=lambda n: n != "L-BFGS-B"):
-        try:
-            resolve_runner(get_method(name).runner)  # type: ignore[arg-type]
-        except ImportError:
-            continue
-        return name
-    raise AssertionError(f"no importable solver method among {names}")
-
-
-METHOD = _importable_method()
+METHOD = "L-BFGS-B"
 
 BUILTIN_SPEC = f"""
 [sweep]
@@ -361,8 +344,6 @@ BAD_BUILTIN = [
     (("data",), {"files": "r/*.csv", "format": "csv"}, "[data].format", "is not a known field"),
     # solver
     (("solver", "method"), "Gradient-Descent", "[solver].method", "is not a solver method"),
-    *([(("solver", "method"), _UNWRITTEN[0], "[solver].method", "is not available yet")]
-      if _UNWRITTEN else []),
     (("solver", "options", "maxiterr"), 5, "[solver].options.maxiterr", "is not an option of"),
     (("solver", "options", "trace"), True, "[solver].options.trace", "is set by [solver].trace"),
     (("solver", "options", "disp"), True, "[solver].options.disp", "is not supported"),

@@ -12,9 +12,9 @@ from scipy.optimize._dcsrch import DCSRCH
 from scipy.optimize._linesearch import scalar_search_wolfe2
 
 import solvers
-from solvers._linesearch import LineSearchFailed, _ZoomSearch, initial_step, wolfe_line_search
-from solvers._more_thuente import more_thuente
-from solvers._objective import ScalarObjective
+from solvers._search.wolfe import LineSearchFailed, _ZoomSearch, initial_step, wolfe_line_search
+from solvers._search.more_thuente import more_thuente
+from solvers._core.objective import ScalarObjective
 from solvers._result import MESSAGES
 
 from ..oracle import assert_matches_scipy, run_both

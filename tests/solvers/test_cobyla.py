@@ -22,9 +22,9 @@ import scipy.optimize
 
 import solvers
 from solvers import OptimizeResult
-from solvers._cobyla_filter import PointFilter
-from solvers._cobyla_iterate import reduced_rho
-from solvers._cobyla_lp import trust_region_lp_step
+from solvers.methods.cobyla.filter import PointFilter
+from solvers.methods.cobyla.iterate import reduced_rho
+from solvers.methods.cobyla.lp import trust_region_lp_step
 
 from ..problems import PROBLEMS, himmelblau, rosen
 from .constrained_problems import (CONSTRAINED_PROBLEMS, GARCH, HS6, HS71, INFEASIBLE,

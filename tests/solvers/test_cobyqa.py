@@ -19,10 +19,10 @@ import scipy.optimize
 
 import solvers
 from solvers import LinearConstraint, NonlinearConstraint
-from solvers._cobyqa_framework import least_squares_multipliers
-from solvers._cobyqa_geometry import cauchy_geometry, spider_geometry
-from solvers._cobyqa_models import ModelSet, initial_points
-from solvers._cobyqa_tcg import normal_step, tangential_step
+from solvers.methods.cobyqa.framework import least_squares_multipliers
+from solvers.methods.cobyqa.geometry import cauchy_geometry, spider_geometry
+from solvers.methods.cobyqa.models import ModelSet, initial_points
+from solvers.methods.cobyqa.tcg import normal_step, tangential_step
 
 from ..oracle import EVAL_RATIO_LIMIT, run_both
 from ..problems import PROBLEMS, rosen

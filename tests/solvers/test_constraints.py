@@ -1,4 +1,4 @@
-"""Constraint objects and conversions (`solvers._constraints`), checked against scipy's."""
+"""Constraint objects and conversions (`solvers._core.constraints`), checked against scipy's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scipy.optimize._minimize import standardize_constraints as scipy_standardiz
 
 import solvers
 from solvers import LinearConstraint, NonlinearConstraint, OptimizeWarning
-from solvers._constraints import (ConstraintFunctions, approx_jacobian, new_to_old, old_to_new,
+from solvers._core.constraints import (ConstraintFunctions, approx_jacobian, new_to_old, old_to_new,
                                   standardize_constraints)
 
 X0 = np.array([1.0, 2.0, 3.0])

@@ -1,4 +1,4 @@
-"""Hessian sources (`solvers._hessian`), update strategies and the Rosenbrock helpers."""
+"""Hessian sources (`solvers._core.hessian`), update strategies and the Rosenbrock helpers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import scipy.optimize
 import scipy.sparse.linalg
 
 import solvers
-from solvers._context import RunContext
-from solvers._hessian import make_hessian
+from solvers._core.context import RunContext
+from solvers._core.hessian import make_hessian
 
 RNG = np.random.default_rng(7)
 

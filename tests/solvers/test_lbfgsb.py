@@ -10,10 +10,10 @@ import pytest
 import scipy.optimize
 
 import solvers
-from solvers._cauchy_point import generalized_cauchy_point
-from solvers._lbfgs_hess_inv import LbfgsInvHessProduct
-from solvers._lbfgs_memory import LbfgsMemory
-from solvers._subspace import subspace_minimum
+from solvers.methods.lbfgsb.cauchy_point import generalized_cauchy_point
+from solvers.methods.lbfgsb.hess_inv import LbfgsInvHessProduct
+from solvers.methods.lbfgsb.memory import LbfgsMemory
+from solvers.methods.lbfgsb.subspace import subspace_minimum
 
 from ..oracle import assert_matches_scipy, run_both
 from ..problems import PROBLEMS, rosen, rosen_der

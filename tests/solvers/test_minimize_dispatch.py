@@ -14,7 +14,7 @@ import solvers
 import solvers._minimize as dispatcher
 from solvers import OptimizeResult
 from solvers._options import known_options
-from solvers._registry import METHODS, MethodSpec, available_methods, resolve_runner
+from solvers._registry import METHODS, available_methods
 
 from ..problems import rosen, rosen_der
 from .methods_under_test import BOUNDED, TESTED, derivatives_for
@@ -110,16 +110,6 @@ def test_unknown_method_lists_the_valid_names() -> None:
         assert spec.name in str(info.value)
 
 
-def test_listed_but_unwritten_method_lists_the_available_ones(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # methods land one after another (TNC, then COBYLA, ...): list a placeholder instead
-    monkeypatch.setitem(METHODS, "not-yet", MethodSpec("Not-Yet", None))
-    with pytest.raises(NotImplementedError, match="'Not-Yet' is not implemented") as info:
-        solvers.minimize(rosen, X0, method="not-yet")
-    for name in available_methods():
-        assert name in str(info.value)
-
-
 def test_method_must_be_a_string_or_callable() -> None:
     with pytest.raises(ValueError, match="string or a callable"):
         solvers.minimize(rosen, X0, method=3)
@@ -189,7 +179,7 @@ def test_show_options_prints_every_implemented_method(capsys: pytest.CaptureFixt
 def test_show_options_mentions_each_option_of_the_method(method: str) -> None:
     text = solvers.show_options("minimize", method.lower(), disp=False)
     assert isinstance(text, str)
-    runner = resolve_runner(METHODS[method.lower()].runner)  # type: ignore[arg-type]
+    runner = METHODS[method.lower()].runner
     for option in known_options(runner):
         assert option in text, option
     assert "trace" in text  # the options every method accepts

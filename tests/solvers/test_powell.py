@@ -15,7 +15,7 @@ import scipy.optimize
 
 import solvers
 from solvers import Bounds, OptimizeWarning
-from solvers._powell_linesearch import feasible_step_range
+from solvers._search.line_minimize import feasible_step_range
 from solvers.methods.powell import iteration_limits
 
 from ..oracle import assert_matches_scipy, run_both

@@ -11,7 +11,7 @@ import pytest
 import scipy.optimize as so
 
 import solvers
-from solvers._nnls import nnls
+from solvers._core.nnls import nnls
 from solvers.methods.slsqp import EXIT_MODES
 
 from ..oracle import assert_matches_scipy, run_both

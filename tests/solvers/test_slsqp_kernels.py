@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
-from solvers import _small_linalg
-from solvers._nnls import _columns, nnls
-from solvers._slsqp_ldl import LDLFactors
+from solvers._core import small_linalg as _small_linalg
+from solvers._core.nnls import _columns, nnls
+from solvers.methods.slsqp.ldl import LDLFactors
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:

@@ -20,9 +20,9 @@ import pytest
 import scipy.optimize
 
 import solvers
-from solvers._tnc_blas import ddot, dnrm2
-from solvers._tnc_direction import Preconditioner, truncated_newton_direction
-from solvers._tnc_linesearch import StepCode, StepFinder, ieee_div
+from solvers.methods.tnc.blas import ddot, dnrm2
+from solvers.methods.tnc.direction import Preconditioner, truncated_newton_direction
+from solvers.methods.tnc.linesearch import StepCode, StepFinder, ieee_div
 from solvers.methods.tnc import RCSTRINGS
 
 from ..oracle import assert_matches_scipy, run_both

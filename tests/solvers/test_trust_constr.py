@@ -11,8 +11,8 @@ import pytest
 import scipy.optimize
 
 import solvers
-from solvers._tc_projections import projections
-from solvers._tc_qp import box_intersections, projected_cg, sphere_intersections
+from solvers.methods.trust_constr.projections import projections
+from solvers.methods.trust_constr.qp import box_intersections, projected_cg, sphere_intersections
 from tests.solvers.constrained_problems import CONSTRAINED_PROBLEMS, ConstrainedProblem
 
 METHOD = "trust-constr"

@@ -24,10 +24,10 @@ import scipy.optimize
 
 import solvers
 from calib.models import get_model
-from solvers._tr_subproblems import (boundary_intersections, gershgorin_bounds,
+from solvers.methods.trust_region.subproblems import (boundary_intersections, gershgorin_bounds,
                                      smallest_singular_pair, solve_small_trs, upper_cholesky)
-from solvers.methods.trust_exact import MoreSorensenStep
-from solvers.methods.trust_krylov import LanczosGLTR
+from solvers.methods.trust_region.trust_exact import MoreSorensenStep
+from solvers.methods.trust_region.trust_krylov import LanczosGLTR
 
 METHODS = ["dogleg", "trust-ncg", "trust-exact", "trust-krylov"]
 HESSP_METHODS = ["trust-ncg", "trust-krylov"]
