@@ -4,8 +4,8 @@ When the objective is a negative log-likelihood (NLL), the inverse of its Hessia
 maximum-likelihood estimate is the asymptotic covariance of the estimate (the inverse observed
 Fisher information), and the square roots of its diagonal are the standard errors.  The Hessian
 is taken in natural units, by central finite differences of objective values (one-sided
-stencils that stay inside the bounds for a parameter at or near a bound) or from an analytic
-callable.  A Hessian that is not positive definite, singular or non-finite gives no covariance
+stencils that stay inside the bounds for a parameter at or near a bound; computed by the
+solvers' finite-difference routine, `solvers.approx_hessian`) or from an analytic callable.  A Hessian that is not positive definite, singular or non-finite gives no covariance
 and a message that says why.
 """
 
@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from calib.errors import ProblemError
 from calib.problem import Problem
+from solvers import approx_hessian
 
 __all__ = ["DEFAULT_REL_STEP", "LEAST_SQUARES_MODELS", "SINGULAR_RTOL", "ParameterErrors",
            "standard_errors"]
@@ -38,14 +39,6 @@ DEFAULT_REL_STEP = _EPS ** 0.25
 SINGULAR_RTOL = 1e-6
 #: a diagonal second difference within this many eps*|f|/h**2 of zero is rounding noise: flat
 _NOISE_FACTOR = 64.0
-
-# stencils in multiples k of the step h: (k, weights of f') and (k, weights of f'')
-_FIRST = {"central": ((-1, 1), (-0.5, 0.5)), "forward": ((0, 1, 2), (-1.5, 2.0, -0.5)),
-          "backward": ((0, -1, -2), (1.5, -2.0, 0.5))}
-_SECOND = {"central": ((-1, 0, 1), (1.0, -2.0, 1.0)),
-           "forward": ((0, 1, 2, 3), (2.0, -5.0, 4.0, -1.0)),
-           "backward": ((0, -1, -2, -3), (2.0, -5.0, 4.0, -1.0))}
-
 
 @dataclass(frozen=True, eq=False)
 class ParameterErrors:
@@ -193,63 +186,19 @@ def _steps(problem: Problem, point: FloatArray, rel_step: float) -> FloatArray:
     return rel_step * np.maximum(np.abs(point), floor)
 
 
-def _stencil_kind(x: float, h: float, lower: float, upper: float) -> tuple[str, float]:
-    """Central, forward or backward differences for one parameter, and the step to use."""
-    if lower <= x - h and x + h <= upper:
-        return "central", h
-    if x + 3.0 * h <= upper:
-        return "forward", h
-    if lower <= x - 3.0 * h:
-        return "backward", h
-    room_up, room_down = upper - x, x - lower  # a box narrower than 3 steps: shrink the step
-    kind, step = ("forward", room_up / 3.0) if room_up >= room_down else ("backward",
-                                                                           room_down / 3.0)
-    sign = 1.0 if kind == "forward" else -1.0
-    while not lower <= x + sign * 3.0 * step <= upper:  # rounding may land one ulp outside
-        step = float(np.nextafter(step, 0.0))
-    return kind, step
-
-
 def _fd_hessian(problem: Problem, point: FloatArray,
                 rel_step: float) -> tuple[FloatArray, FloatArray, str]:
     """Hessian (p, p), per-parameter rounding-noise level of its diagonal (p,), and a note."""
-    p = problem.n_parameters
-    kinds: list[str] = []
-    steps = _steps(problem, point, rel_step)
-    for i, par in enumerate(problem.parameters):
-        kind, steps[i] = _stencil_kind(float(point[i]), float(steps[i]), par.lower, par.upper)
-        kinds.append(kind)
-    terms: list[tuple[int, int, tuple[tuple[int, int], ...], float]] = []
-    for i in range(p):
-        ks, ws = _SECOND[kinds[i]]
-        terms += [(i, i, ((i, k),), w / steps[i] ** 2) for k, w in zip(ks, ws)]
-        for j in range(i):
-            (ki, wi), (kj, wj) = _FIRST[kinds[i]], _FIRST[kinds[j]]
-            terms += [(i, j, ((j, b), (i, a)), u * v / (steps[i] * steps[j]))
-                      for a, u in zip(ki, wi) for b, v in zip(kj, wj)]
-    keys = sorted({tuple(kv for kv in key if kv[1] != 0) for _, _, key, _ in terms})
-    values = _evaluate(problem, [_displaced(point, steps, key) for key in keys])
-    # every stencil's weights sum to zero: differences from f(x) spare the rounding of w * f
-    value_of = dict(zip(keys, values - values[keys.index(())]))
-    matrix = np.zeros((p, p))
-    for i, j, key, weight in terms:
-        matrix[i, j] += weight * value_of[tuple(kv for kv in key if kv[1] != 0)]
-    matrix = np.tril(matrix) + np.tril(matrix, -1).T
-    finite = values[np.isfinite(values)]
+    estimate = approx_hessian(lambda points: _evaluate(problem, list(points)), point,
+                              _steps(problem, point, rel_step), lb=problem.lower,
+                              ub=problem.upper)
+    finite = estimate.values[np.isfinite(estimate.values)]
     f_scale = float(np.max(np.abs(finite))) if finite.size else 0.0
-    noise = _NOISE_FACTOR * _EPS * f_scale / steps ** 2
-    one_sided = [name for name, kind in zip(problem.names, kinds) if kind != "central"]
+    noise = _NOISE_FACTOR * _EPS * f_scale / estimate.steps ** 2
+    one_sided = [name for name, side in zip(problem.names, estimate.one_sided) if side]
     note = ("one-sided differences for " + ", ".join(map(repr, one_sided)) + " (at or near a "
             "bound: standard errors assume an interior optimum)") if one_sided else ""
-    return matrix, noise, note
-
-
-def _displaced(point: FloatArray, steps: FloatArray,
-               key: tuple[tuple[int, int], ...]) -> FloatArray:
-    moved = point.copy()
-    for index, multiple in key:
-        moved[index] = point[index] + multiple * steps[index]
-    return moved
+    return estimate.matrix, noise, note
 
 
 def _evaluate(problem: Problem, points: list[FloatArray]) -> FloatArray:
