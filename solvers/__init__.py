@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ._core.bounds import Bounds
 from ._core.constraints import LinearConstraint, NonlinearConstraint
+from ._core.finite_diff import (HessianEstimate, approx_fprime, approx_gradient, approx_hessian,
+                                approx_jacobian)
 from ._core.hessian_update import BFGS, SR1, HessianUpdateStrategy
 from ._core.trace import Trace, TraceArrays
 from ._minimize import minimize
@@ -29,6 +31,11 @@ __all__ = [
     "LinearConstraint",
     "NonlinearConstraint",
     "HessianUpdateStrategy",
+    "HessianEstimate",
+    "approx_fprime",
+    "approx_gradient",
+    "approx_hessian",
+    "approx_jacobian",
     "OptimizeResult",
     "OptimizeWarning",
     "SR1",
