@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._core.bounds import scalar_bounds
 from ._core.callback import Iterations
 from ._options import split_options
 from ._registry import SCALAR_METHODS
@@ -93,11 +94,36 @@ def _apply_tol(key: str, tol: float | None, options: dict[str, Any]) -> None:
         options.setdefault("xtol", tol)
 
 
-def _as_result_scalars(res: OptimizeResult) -> OptimizeResult:
-    """Give ``res.fun`` and ``res.x`` numpy scalar types, shaped like ``fun`` (as scipy)."""
-    res.fun = np.asarray(res.fun)[()]
+def _as_result_scalars(res: OptimizeResult, shape: tuple[int, ...] | None = None
+                       ) -> OptimizeResult:
+    """Give ``res.fun`` and ``res.x`` numpy types shaped like what ``fun`` returned: numpy
+    scalars for a scalar, arrays of ``shape`` (``(1,)``, ``(1, 1)``...) otherwise (scipy's
+    gh-16196 behaviour).  ``shape`` None: the shape of ``res.fun`` itself."""
+    fun = np.asarray(res.fun)
+    if shape is not None:
+        fun = np.reshape(fun, shape)
+    res.fun = fun[()]
     res.x = np.reshape(res.x, np.shape(res.fun))[()]
     return res
+
+
+class _ShapeKeepingFunction:
+    """``x -> float(fun(x, *args))`` (as `float_function`) that remembers the shape of the
+    last non-float value ``fun`` returned (``()`` while it returns floats)."""
+
+    def __init__(self, fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.shape: tuple[int, ...] = ()
+        self._fun, self._args = fun, args
+        self._float = float_function(self._shaped, ())
+
+    def _shaped(self, x: float) -> Any:
+        value = self._fun(x, *self._args)
+        if not isinstance(value, float):
+            self.shape = np.shape(value)
+        return value
+
+    def __call__(self, x: float) -> float:
+        return self._float(x)
 
 
 def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = None,
@@ -113,8 +139,8 @@ def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = N
     bracket : sequence, optional
         For 'brent' and 'golden': ``(xa, xb)`` to start a downhill bracket search, or a bracket
         ``(xa, xb, xc)`` with ``xa < xb < xc`` and ``fun(xb) < fun(xa), fun(xc)``.
-    bounds : sequence, optional
-        ``(lo, hi)``, finite, for 'bounded' (mandatory there, refused by 'brent' and 'golden').
+    bounds : sequence or `Bounds`-like, optional
+        ``(lo, hi)`` (or an object with scalar ``lb``, ``ub``), finite, for 'bounded' (mandatory there, refused by 'brent' and 'golden').
     args : tuple
         Extra arguments for ``fun`` (a non-tuple is wrapped).
     method : str or callable, optional
@@ -154,8 +180,9 @@ def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = N
     iterations = Iterations(trace=True) if trace else None
     verbose = options.get("disp", 0) > 2
     monitor = ScalarMonitor(iterations, verbose=verbose) if trace or verbose else None
-    where = bounds if key == "bounded" else bracket
-    res = runner(float_function(fun, args), where, monitor, **options)
+    where = scalar_bounds(bounds) if key == "bounded" else bracket
+    shaped = _ShapeKeepingFunction(fun, args)
+    res = runner(shaped, where, monitor, **options)
     if iterations is not None:
         res.trace = iterations.trace
-    return _as_result_scalars(res)
+    return _as_result_scalars(res, shaped.shape)

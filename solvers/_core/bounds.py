@@ -1,4 +1,9 @@
-"""Box bounds: the `Bounds` class, conversion from ``(min, max)`` pairs, validation and clipping."""
+"""Box bounds: the `Bounds` class, conversion from ``(min, max)`` pairs, validation and clipping.
+
+Any object with the attributes of scipy's `Bounds` (``lb``, ``ub`` and optionally
+``keep_feasible``) is accepted by those attributes and converted here, once, into our `Bounds`
+(`as_bounds`); scipy is never imported.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bounds", "standardize_bounds", "clip_to_bounds"]
+__all__ = ["Bounds", "as_bounds", "is_bounds_like", "scalar_bounds", "standardize_bounds",
+           "clip_to_bounds"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,6 +48,49 @@ class Bounds:
         return x - self.lb, self.ub - x
 
 
+def is_bounds_like(obj: Any) -> bool:
+    """True for our `Bounds` or any object with ``lb`` and ``ub`` attributes (scipy's `Bounds`)."""
+    return isinstance(obj, Bounds) or (hasattr(obj, "lb") and hasattr(obj, "ub"))
+
+
+def as_bounds(obj: Any) -> Bounds:
+    """Our `Bounds` from a bounds-like object, by its ``lb``, ``ub``, ``keep_feasible``.
+
+    Raises
+    ------
+    ValueError
+        When ``lb`` or ``ub`` is not an array of real numbers.
+    """
+    if isinstance(obj, Bounds):
+        return obj
+    try:
+        return Bounds(obj.lb, obj.ub, getattr(obj, "keep_feasible", False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bounds: `lb` and `ub` of the {type(obj).__name__} must be real "
+                         f"numbers or arrays of them ({exc}).") from exc
+
+
+def scalar_bounds(bounds: Any) -> Any:
+    """``minimize_scalar``'s bounds: a bounds-like object becomes the pair ``(lb, ub)`` (floats).
+
+    Anything else is returned unchanged (the bounded method validates pairs itself).
+
+    Raises
+    ------
+    ValueError
+        When a bounds-like object does not hold exactly one lower and one upper bound.
+    """
+    if not is_bounds_like(bounds):
+        return bounds
+    converted = as_bounds(bounds)
+    if converted.lb.size != 1 or converted.ub.size != 1:
+        raise ValueError("bounds must have two elements: a Bounds object passed to "
+                         "minimize_scalar must hold one lower and one upper bound, got "
+                         f"lb of shape {converted.lb.shape} and ub of shape "
+                         f"{converted.ub.shape}.")
+    return float(converted.lb.reshape(())), float(converted.ub.reshape(()))
+
+
 def _pairs_to_arrays(pairs: Sequence[Any], n: int) -> tuple[FloatArray, FloatArray]:
     try:
         rows = [tuple(pair) for pair in pairs]
@@ -62,12 +111,16 @@ def _pairs_to_arrays(pairs: Sequence[Any], n: int) -> tuple[FloatArray, FloatArr
 def standardize_bounds(bounds: Any, n: int) -> Bounds:
     """Return validated `Bounds` with ``lb`` and ``ub`` of shape (n,).
 
+    ``bounds`` is a bounds-like object (see `is_bounds_like`) or a sequence of ``(min, max)``
+    pairs (None: no bound on that side).
+
     Raises
     ------
     ValueError
         On a wrong number of bounds, a NaN bound, or a lower bound above its upper bound.
     """
-    if isinstance(bounds, Bounds):
+    if is_bounds_like(bounds):
+        bounds = as_bounds(bounds)
         try:
             lb = np.broadcast_to(bounds.lb, (n,)).astype(float)
             ub = np.broadcast_to(bounds.ub, (n,)).astype(float)

@@ -7,6 +7,13 @@ turns what the user gave into the form a method wants, as scipy's `minimize` doe
 constraint becomes up to two dicts (an 'eq' for the components with ``lb == ub``, an 'ineq'
 stacking ``fun - lb`` and ``ub - fun`` for the finite sides).  `ConstraintFunctions` evaluates a
 list of dicts as two stacked vectors (equalities, inequalities) with their Jacobians.
+
+Any object with the attributes of scipy's `LinearConstraint` (``A``, ``lb``, ``ub``,
+``keep_feasible``) or `NonlinearConstraint` (``fun``, ``lb``, ``ub``, ``jac``, ``hess``,
+``keep_feasible``, ``finite_diff_rel_step``, ``finite_diff_jac_sparsity``) is accepted by those
+attributes: `as_constraint` converts it, once, into our record (scipy is never imported).  Its
+``hess`` (a callable, a scheme name or an update strategy such as scipy's ``BFGS()``) is kept
+as it is and driven through its own methods.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import numpy.typing as npt
 
 from .._result import OptimizeWarning
 from .finite_diff import approx_jacobian
+from .hessian_update import is_bfgs_strategy
 
-__all__ = ["LinearConstraint", "NonlinearConstraint", "standardize_constraints", "new_to_old",
-           "old_to_new", "validate_old", "ConstraintFunctions", "approx_jacobian"]
+__all__ = ["LinearConstraint", "NonlinearConstraint", "as_constraint", "is_constraint_like",
+           "standardize_constraints", "new_to_old", "old_to_new", "validate_old",
+           "ConstraintFunctions", "approx_jacobian"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -118,6 +127,54 @@ class NonlinearConstraint:
 NEW_TYPES = (LinearConstraint, NonlinearConstraint)
 
 
+def _is_linear_like(obj: Any) -> bool:
+    return all(hasattr(obj, name) for name in ("A", "lb", "ub"))
+
+
+def _is_nonlinear_like(obj: Any) -> bool:
+    return callable(getattr(obj, "fun", None)) and hasattr(obj, "lb") and hasattr(obj, "ub")
+
+
+def is_constraint_like(obj: Any) -> bool:
+    """True for one new-style constraint: ours, or an object with the attributes of scipy's
+    `LinearConstraint` (``A``, ``lb``, ``ub``) or `NonlinearConstraint` (``fun``, ``lb``,
+    ``ub``)."""
+    return isinstance(obj, NEW_TYPES) or _is_linear_like(obj) or _is_nonlinear_like(obj)
+
+
+def _dense_matrix(a: Any) -> Any:
+    """``a`` as a dense array when it is a sparse matrix or an operator with ``toarray``."""
+    return a.toarray() if hasattr(a, "toarray") else a
+
+
+def as_constraint(obj: Any) -> LinearConstraint | NonlinearConstraint:
+    """Our `LinearConstraint` / `NonlinearConstraint` from a constraint-like object.
+
+    Ours are returned as they are; another object is read by its attributes (a sparse ``A`` is
+    made dense; ``jac``, ``hess`` and the finite-difference options are kept as given, missing
+    optional ones take scipy's defaults).
+
+    Raises
+    ------
+    TypeError
+        When ``obj`` has neither the attributes of a linear nor of a nonlinear constraint.
+    """
+    if isinstance(obj, NEW_TYPES):
+        return obj
+    keep = getattr(obj, "keep_feasible", False)
+    if _is_linear_like(obj):
+        return LinearConstraint(_dense_matrix(obj.A), obj.lb, obj.ub, keep)
+    if _is_nonlinear_like(obj):
+        return NonlinearConstraint(
+            obj.fun, obj.lb, obj.ub, jac=getattr(obj, "jac", "2-point"),
+            hess=getattr(obj, "hess", None), keep_feasible=keep,
+            finite_diff_rel_step=getattr(obj, "finite_diff_rel_step", None),
+            finite_diff_jac_sparsity=getattr(obj, "finite_diff_jac_sparsity", None))
+    raise TypeError(f"A {type(obj).__name__} is not a constraint: it needs the attributes "
+                    "(A, lb, ub) of a LinearConstraint or (fun, lb, ub) of a "
+                    "NonlinearConstraint.")
+
+
 def validate_old(con: Any, index: int = 0) -> str:
     """Check one dict constraint and return its type, ``'eq'`` or ``'ineq'``.
 
@@ -177,9 +234,8 @@ def _limits(con: Any, x0: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArr
 
 def _warn_ignored_options(con: Any) -> None:
     if isinstance(con, NonlinearConstraint):
-        from .hessian_update import BFGS
         if (con.finite_diff_jac_sparsity is not None or con.finite_diff_rel_step is not None
-                or not isinstance(con.hess, BFGS) or np.any(con.keep_feasible)):
+                or not is_bfgs_strategy(con.hess) or np.any(con.keep_feasible)):
             warnings.warn("Constraint options `finite_diff_jac_sparsity`, "
                           "`finite_diff_rel_step`, `keep_feasible`, and `hess`"
                           "are ignored by this method.", OptimizeWarning, stacklevel=4)
@@ -260,19 +316,24 @@ def standardize_constraints(constraints: Any, x0: Any, method: str) -> list[Any]
 
     ``method`` is ``'new'``/``'old'`` or a method name: trust-constr, COBYQA and COBYLA take
     new-style objects (scipy 1.17), every other method dicts.  Dicts are validated on both
-    paths (see `validate_old`); anything else raises `TypeError`.
+    paths (see `validate_old`); constraint-like objects (scipy's included) are converted to our
+    records first (see `as_constraint`); anything else raises `TypeError`.
     """
     if constraints is None:
         items: list[Any] = []
-    elif isinstance(constraints, (*NEW_TYPES, dict)):
+    elif isinstance(constraints, dict) or is_constraint_like(constraints):
         items = [constraints]
     else:
-        items = list(constraints)
+        try:
+            items = list(constraints)
+        except TypeError as exc:
+            raise TypeError(_not_a_constraint(constraints, None)) from exc
     x0 = np.atleast_1d(np.asarray(x0, dtype=float))
     want_new = method.lower() in ("new", "trust-constr", "cobyqa", "cobyla")
     out: list[Any] = []
     for i, con in enumerate(items):
-        if isinstance(con, NEW_TYPES):
+        if not isinstance(con, dict) and is_constraint_like(con):
+            con = as_constraint(con)
             if want_new:
                 if isinstance(con, LinearConstraint):
                     _limits(con, x0)  # shape check against x0
@@ -286,9 +347,16 @@ def standardize_constraints(constraints: Any, x0: Any, method: str) -> list[Any]
                 validate_old(con, i)
                 out.append(con)
         else:
-            raise TypeError(f"Constraint {i} must be a dict, LinearConstraint or "
-                            f"NonlinearConstraint, got {type(con).__name__}.")
+            raise TypeError(_not_a_constraint(con, i))
     return out
+
+
+def _not_a_constraint(con: Any, index: int | None) -> str:
+    """One line saying what a constraint must be and what was given."""
+    which = "constraints" if index is None else f"Constraint {index}"
+    return (f"{which} must be a dict, a LinearConstraint (attributes A, lb, ub), a "
+            f"NonlinearConstraint (attributes fun, lb, ub) or a sequence of them, got "
+            f"{type(con).__name__}.")
 
 
 class _Piece:

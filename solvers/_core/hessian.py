@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from .context import RunContext
 from .finite_diff import FD_METHODS
-from .hessian_update import HessianUpdateStrategy
+from .hessian_update import is_update_strategy
 from .objective import ScalarObjective
 from .stops import NonFiniteValue
 
@@ -48,14 +48,6 @@ _SPECIAL_MESSAGES = {
         "Either the Hessian or the Hessian-vector product is required for Krylov "
         "trust-region minimization",
 }
-
-
-def is_update_strategy(hess: Any) -> bool:
-    """True for a `HessianUpdateStrategy` or any object with its protocol (e.g. scipy's)."""
-    if isinstance(hess, HessianUpdateStrategy):
-        return True
-    return all(callable(getattr(hess, name, None))
-               for name in ("initialize", "update", "dot", "get_matrix"))
 
 
 def _missing_message(method: str, needs: str) -> str:

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["HessianUpdateStrategy", "FullHessianUpdateStrategy", "BFGS", "SR1"]
+__all__ = ["HessianUpdateStrategy", "FullHessianUpdateStrategy", "BFGS", "SR1",
+           "is_update_strategy", "is_bfgs_strategy"]
 
 FloatArray = npt.NDArray[np.float64]
 _APPROX_TYPES = ("hess", "inv_hess")
@@ -64,6 +65,26 @@ class HessianUpdateStrategy:
 
     def __matmul__(self, p: FloatArray) -> FloatArray:
         return self.dot(p)
+
+
+_PROTOCOL = ("initialize", "update", "dot", "get_matrix")
+
+
+def is_update_strategy(hess: Any) -> bool:
+    """True for a `HessianUpdateStrategy` or any object with its four methods (e.g. scipy's
+    ``BFGS()``/``SR1()`` or a user subclass of scipy's class), which are then driven as is."""
+    if isinstance(hess, HessianUpdateStrategy):
+        return True
+    return all(callable(getattr(hess, name, None)) for name in _PROTOCOL)
+
+
+def is_bfgs_strategy(hess: Any) -> bool:
+    """True for our `BFGS` or an update strategy whose class (or a base) is named ``BFGS``
+    (scipy's ``BFGS()``, the default ``hess`` of scipy's `NonlinearConstraint`)."""
+    if isinstance(hess, BFGS):
+        return True
+    return is_update_strategy(hess) and any(
+        cls.__name__ == "BFGS" for cls in type(hess).__mro__)
 
 
 def _auto_scale(delta_x: FloatArray, delta_grad: FloatArray, approx_type: str) -> float:
