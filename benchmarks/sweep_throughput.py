@@ -19,6 +19,7 @@ sweep amortises them) and start-up is reported separately.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
@@ -44,32 +45,66 @@ TRUTH = {
 }
 
 
-def make_spec(model: str, starts: int, datasets: int, points: int, method: str) -> SweepSpec:
+def make_spec(model: str, starts: int, datasets: int, points: int, method: str,
+              starts_per_task: int | None = None) -> SweepSpec:
     tables = {
         "sweep": {"name": f"bench-{model}", "seed": 11},
         "model": {"builtin": model},
         "data": {"simulate": {"datasets": datasets, "points": points, "truth": TRUTH[model]}},
         "starts": {"n": starts, "sampler": "sobol"},
         "solver": {"method": method},
-        "run": {"starts_per_task": max(1, starts // 4)},
+        "run": {"starts_per_task": starts_per_task or max(1, starts // 4)},
     }
     return parse_spec(tables, Path.cwd())
 
 
-def scipy_loop(spec: SweepSpec) -> float:
-    """Seconds for scipy to solve every start of every dataset in a plain loop."""
+def _scipy_jobs(spec: SweepSpec) -> list[tuple[Problem, np.ndarray]]:
+    """(problem, start points (n, p)) per dataset: the same work calib does."""
     plan = plan_sweep(spec)
     problems: list[Problem] = [build_problem(spec, ds) for ds in plan.datasets]
-    starts = [chunk_starts(spec, d, 0, spec.starts.n) for d in range(len(problems))]
+    return [(problem, chunk_starts(spec, d, 0, spec.starts.n))
+            for d, problem in enumerate(problems)]
+
+
+def _scipy_solve(problem: Problem, points: np.ndarray, method: str) -> int:
+    """Solve every start of one dataset with scipy; returns how many starts ran."""
+    bounds = list(zip(problem.internal_lower, problem.internal_upper))
+    for x0 in points:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scipy.optimize.minimize(problem.internal_objective, problem.to_internal(x0),
+                                    method=method, bounds=bounds)
+    return len(points)
+
+
+def scipy_loop(spec: SweepSpec) -> float:
+    """Seconds for scipy to solve every start of every dataset in a plain loop."""
+    jobs = _scipy_jobs(spec)
     began = time.perf_counter()
-    for problem, points in zip(problems, starts):
-        bounds = list(zip(problem.internal_lower, problem.internal_upper))
-        for x0 in points:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                scipy.optimize.minimize(problem.internal_objective, problem.to_internal(x0),
-                                        method=spec.solver.method, bounds=bounds)
+    for problem, points in jobs:
+        _scipy_solve(problem, points, spec.solver.method)
     return time.perf_counter() - began
+
+
+def scipy_pool(spec: SweepSpec, processes: int = 2) -> float:
+    """Seconds for a ``multiprocessing.Pool(processes)`` of scipy (pool start excluded).
+
+    The work is split into as many pieces as calib has tasks (dataset x chunk), so both get
+    the same granularity.
+    """
+    per_task = min(spec.run.starts_per_task or spec.starts.n, spec.starts.n)
+    pieces = [(problem, points[i:i + per_task], spec.solver.method)
+              for problem, points in _scipy_jobs(spec)
+              for i in range(0, len(points), per_task)]
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_pool_init) as pool:
+        pool.starmap(_scipy_solve, pieces[:processes])  # warm: imports in every process
+        began = time.perf_counter()
+        pool.starmap(_scipy_solve, pieces, chunksize=1)
+        return time.perf_counter() - began
+
+
+def _pool_init() -> None:
+    np.seterr(all="ignore")
 
 
 def _warm_up() -> None:
@@ -91,6 +126,11 @@ def calib_run(spec: SweepSpec, workers: int) -> tuple[float, float]:
     return ready - began, done - ready
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", nargs="*", default=["ou", "garch11", "linear"])
@@ -98,20 +138,25 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=4)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--method", default="L-BFGS-B")
+    parser.add_argument("--starts-per-task", type=int, default=None,
+                        help="[run].starts_per_task (default: starts // 4)")
     args = parser.parse_args()
     print(f"{args.datasets} datasets x {args.starts} starts, {args.points} points, "
-          f"{args.method}, {os.cpu_count()} cores")
-    print(f"{'model':<9} {'scipy loop/s':>12} {'calib 1w/s':>11} {'calib 2w/s':>11} "
-          f"{'1w/scipy':>9} {'2w/scipy':>9} {'startup s':>9}")
+          f"{args.method}, {os.cpu_count()} cores, {_load()}")
+    print(f"{'model':<9} {'loop/s':>8} {'pool2/s':>8} {'calib1/s':>9} {'calib2/s':>9} "
+          f"{'1w/loop':>8} {'2w/loop':>8} {'2w/pool':>8} {'startup s':>9}")
     for model in args.models:
-        spec = make_spec(model, args.starts, args.datasets, args.points, args.method)
+        spec = make_spec(model, args.starts, args.datasets, args.points, args.method,
+                         args.starts_per_task)
         total = args.starts * args.datasets
         loop = total / scipy_loop(spec)
+        pool = total / scipy_pool(spec)
         up1, t1 = calib_run(spec, 1)
         up2, t2 = calib_run(spec, 2)
         one, two = total / t1, total / t2
-        print(f"{model:<9} {loop:12.1f} {one:11.1f} {two:11.1f} {one / loop:9.2f} "
-              f"{two / loop:9.2f} {max(up1, up2):9.2f}")
+        print(f"{model:<9} {loop:8.1f} {pool:8.1f} {one:9.1f} {two:9.1f} {one / loop:8.2f} "
+              f"{two / loop:8.2f} {two / pool:8.2f} {max(up1, up2):9.2f}")
+    print(_load())
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ class Problem:
     trace: bool = False
     objective_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
     constraints: tuple[ConstraintSpec, ...] = ()
+    # derived once in __post_init__ (read-only arrays: the objective path uses them per call)
+    _box: _Box = field(init=False, repr=False, compare=False)
+    _method: MethodSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not callable(self.objective):
@@ -80,11 +83,13 @@ class Problem:
         if self.objective_batch is not None and not callable(self.objective_batch):
             raise ProblemError(f"objective_batch must be callable, got {self.objective_batch!r}")
         object.__setattr__(self, "parameters", _parse_parameters(self.parameters))
+        object.__setattr__(self, "_box", _Box.of(self.parameters))
         for attribute in ("name", "values"):
             if not hasattr(self.dataset, attribute):
                 raise ProblemError(f"dataset must have a {attribute!r} attribute, "
                                    f"got {type(self.dataset).__name__}")
         object.__setattr__(self, "method", _method_spec(self.method).name)
+        object.__setattr__(self, "_method", get_method(self.method))
         object.__setattr__(self, "options", _parse_options(self.options))
         object.__setattr__(self, "trace", bool(self.trace))
         constraints = check_constraints(self.constraints, len(self.parameters))
@@ -106,28 +111,28 @@ class Problem:
 
     @property
     def lower(self) -> FloatArray:
-        """Lower bounds in natural units, shape (p,)."""
-        return np.array([par.lower for par in self.parameters], dtype=np.float64)
+        """Lower bounds in natural units, shape (p,) (read-only)."""
+        return self._box.lower
 
     @property
     def upper(self) -> FloatArray:
-        """Upper bounds in natural units, shape (p,)."""
-        return np.array([par.upper for par in self.parameters], dtype=np.float64)
+        """Upper bounds in natural units, shape (p,) (read-only)."""
+        return self._box.upper
 
     @property
     def log_mask(self) -> npt.NDArray[np.bool_]:
-        """True for the parameters the solver sees in log space, shape (p,)."""
-        return np.array([par.log for par in self.parameters], dtype=bool)
+        """True for the parameters the solver sees in log space, shape (p,) (read-only)."""
+        return self._box.log_mask
 
     @property
     def internal_lower(self) -> FloatArray:
-        """Lower bounds in internal units, shape (p,)."""
-        return np.array([par.internal_lower for par in self.parameters], dtype=np.float64)
+        """Lower bounds in internal units, shape (p,) (read-only)."""
+        return self._box.internal_lower
 
     @property
     def internal_upper(self) -> FloatArray:
-        """Upper bounds in internal units, shape (p,)."""
-        return np.array([par.internal_upper for par in self.parameters], dtype=np.float64)
+        """Upper bounds in internal units, shape (p,) (read-only)."""
+        return self._box.internal_upper
 
     @property
     def internal_bounds(self) -> Bounds:
@@ -137,23 +142,25 @@ class Problem:
     @property
     def method_spec(self) -> MethodSpec:
         """The solver registry's facts about ``method``."""
-        return get_method(self.method)
+        return self._method
 
     # -- transforms ----------------------------------------------------------------------------
     def to_internal(self, x: npt.ArrayLike) -> FloatArray:
         """Map natural-unit parameter vector(s) ``x`` of shape (..., p) to internal units."""
         arr = np.array(x, dtype=np.float64)
-        mask = self.log_mask
-        with np.errstate(divide="ignore", invalid="ignore"):
-            arr[..., mask] = np.log(arr[..., mask])
+        if self._box.any_log:
+            mask = self._box.log_mask
+            with np.errstate(divide="ignore", invalid="ignore"):
+                arr[..., mask] = np.log(arr[..., mask])
         return arr
 
     def to_natural(self, z: npt.ArrayLike) -> FloatArray:
         """Map internal-unit parameter vector(s) ``z`` of shape (..., p) to natural units."""
         arr = np.array(z, dtype=np.float64)
-        mask = self.log_mask
-        with np.errstate(over="ignore"):
-            arr[..., mask] = np.exp(arr[..., mask])
+        if self._box.any_log:
+            mask = self._box.log_mask
+            with np.errstate(over="ignore"):
+                arr[..., mask] = np.exp(arr[..., mask])
         return arr
 
     # -- objective -----------------------------------------------------------------------------
@@ -164,6 +171,32 @@ class Problem:
     def internal_objective(self, z: npt.ArrayLike) -> float:
         """What the solver minimises: the objective at internal-unit parameters ``z`` (p,)."""
         return self.objective(self.to_natural(z), self.dataset.values)
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A problem's bounds and log mask as read-only arrays, shape (p,) each."""
+
+    lower: FloatArray
+    upper: FloatArray
+    internal_lower: FloatArray
+    internal_upper: FloatArray
+    log_mask: npt.NDArray[np.bool_]
+    any_log: bool
+
+    @classmethod
+    def of(cls, parameters: Sequence[Parameter]) -> _Box:
+        def frozen(values: list[Any], dtype: type) -> Any:
+            arr = np.array(values, dtype=dtype)
+            arr.setflags(write=False)
+            return arr
+
+        mask = frozen([par.log for par in parameters], bool)
+        return cls(lower=frozen([par.lower for par in parameters], np.float64),
+                   upper=frozen([par.upper for par in parameters], np.float64),
+                   internal_lower=frozen([par.internal_lower for par in parameters], np.float64),
+                   internal_upper=frozen([par.internal_upper for par in parameters], np.float64),
+                   log_mask=mask, any_log=bool(mask.any()))
 
 
 def constrained_methods() -> list[str]:

@@ -20,14 +20,15 @@ from calib.constraints import (FEASIBILITY_TOLERANCE, ConstraintEvaluationError,
 from calib.derivatives import derivatives_for
 from calib.errors import ProblemError
 from calib.problem import Problem
+from calib.status import StartStatus
 from solvers import MESSAGES, OptimizeResult, TraceArrays, minimize
 
-__all__ = ["STATUSES", "StartOutcome", "run_start"]
+__all__ = ["STATUSES", "StartOutcome", "StartStatus", "run_start"]
 
 FloatArray = npt.NDArray[np.float64]
 
-#: every value `StartOutcome.status` can take
-STATUSES: tuple[str, ...] = ("converged", "not_converged", "failed", "timeout")
+#: every value `StartOutcome.status` can take (all but ``PENDING``, which only a store holds)
+STATUSES: tuple[StartStatus, ...] = tuple(s for s in StartStatus if s is not StartStatus.PENDING)
 
 _NON_FINITE_PREFIX = MESSAGES["non_finite"].split("{", 1)[0]
 _MAX_WARNINGS_REPORTED = 3
@@ -53,8 +54,8 @@ class StartOutcome:
     success : bool
         The solver's success flag (False for failed and timed-out starts, and for a start
         whose final point violates the problem's constraints).
-    status : str
-        One of `STATUSES`: ``'converged'``, ``'not_converged'`` (the solver stopped without
+    status : StartStatus
+        One of `STATUSES` (equal to its name as a string): ``'converged'``, ``'not_converged'`` (the solver stopped without
         success, e.g. at ``maxiter``), ``'failed'`` (exception or non-finite value),
         ``'timeout'`` (time limit reached).
     message : str
@@ -75,7 +76,7 @@ class StartOutcome:
     x: FloatArray
     fun: float
     success: bool
-    status: str
+    status: StartStatus
     message: str
     nit: int
     nfev: int
@@ -184,12 +185,12 @@ def _natural_trace(problem: Problem, guard: _GuardedObjective,
     return TraceArrays(x=x, f=arrays.f, grad_norm=arrays.grad_norm, nfev=arrays.nfev)
 
 
-def _classify(result: OptimizeResult, guard: _GuardedObjective) -> str:
+def _classify(result: OptimizeResult, guard: _GuardedObjective) -> StartStatus:
     fun = float(result.get("fun", np.nan))
     non_finite_stop = str(result.get("message", "")).startswith(_NON_FINITE_PREFIX)
     if not np.isfinite(fun) or (not result.success and (non_finite_stop or guard.non_finite_seen)):
-        return "failed"
-    return "converged" if result.success else "not_converged"
+        return StartStatus.FAILED
+    return StartStatus.CONVERGED if result.success else StartStatus.NOT_CONVERGED
 
 
 def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
@@ -259,9 +260,9 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
     x = problem.to_natural(guard.feasible(result.x))
     status, message = _classify(result, guard), str(result.get("message", ""))
     success = bool(result.success)
-    if status == "converged" and problem.constraints:
+    if status is StartStatus.CONVERGED and problem.constraints:
         status, message = _check_feasible(problem, x, message)
-        success = status == "converged"
+        success = status is StartStatus.CONVERGED
     return StartOutcome(
         dataset=dataset, start=start, x0=x0_arr, x=x,
         fun=float(result.get("fun", np.nan)), success=success,
@@ -270,26 +271,28 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
         seconds=seconds, trace=_natural_trace(problem, guard, result))
 
 
-def _check_feasible(problem: Problem, x: FloatArray, message: str) -> tuple[str, str]:
-    """('converged', message), or ('not_converged', ...) when ``x`` violates a constraint."""
+def _check_feasible(problem: Problem, x: FloatArray,
+                    message: str) -> tuple[StartStatus, str]:
+    """(CONVERGED, message), or (NOT_CONVERGED, ...) when ``x`` violates a constraint."""
     try:
         violation = constraint_violation(problem, x)
     except ConstraintEvaluationError as exc:
-        return "failed", str(exc)
+        return StartStatus.FAILED, str(exc)
     if violation > FEASIBILITY_TOLERANCE:
-        return "not_converged", (f"{message} (but the constraints are violated by "
-                                 f"{violation:.3g} at the final point)")
-    return "converged", message
+        return StartStatus.NOT_CONVERGED, (f"{message} (but the constraints are violated by "
+                                           f"{violation:.3g} at the final point)")
+    return StartStatus.CONVERGED, message
 
 
 def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
-           counter: _IterationCounter) -> tuple[OptimizeResult | None, tuple[str, str], str]:
+           counter: _IterationCounter
+           ) -> tuple[OptimizeResult | None, tuple[StartStatus, str], str]:
     """Run the solver; return (result or None, (status, message) if it raised, warnings note)."""
     bounds = problem.internal_bounds if problem.method_spec.supports_bounds else None
     extra = derivatives_for(problem.method_spec, guard)
     if problem.constraints:
         extra["constraints"] = solver_constraints(problem)
-    failure = ("failed", "")
+    failure = (StartStatus.FAILED, "")
     result: OptimizeResult | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -297,11 +300,11 @@ def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
             result = minimize(guard, z0, method=problem.method, bounds=bounds, callback=counter,
                               options=dict(problem.options, trace=problem.trace), **extra)
         except _TimeLimitReached:
-            failure = ("timeout", f"time limit of {guard.time_limit:g} s per start reached")
+            failure = (StartStatus.TIMEOUT, f"time limit of {guard.time_limit:g} s per start reached")
         except _ObjectiveFailed as stop:
-            failure = ("failed", f"{type(stop.error).__name__}: {stop.error}")
+            failure = (StartStatus.FAILED, f"{type(stop.error).__name__}: {stop.error}")
         except ConstraintEvaluationError as stop:
-            failure = ("failed", str(stop))
+            failure = (StartStatus.FAILED, str(stop))
         except Exception as exc:  # noqa: BLE001 - a solver crash is recorded, not fatal
-            failure = ("failed", f"solver error: {type(exc).__name__}: {exc}")
+            failure = (StartStatus.FAILED, f"solver error: {type(exc).__name__}: {exc}")
     return result, failure, _warnings_note(caught)

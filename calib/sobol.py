@@ -114,8 +114,9 @@ def _linear_matrix_scramble(directions: UIntArray, rng: np.random.Generator) -> 
     return _from_digits(scrambled)
 
 
-def sobol_points(n: int, d: int, *, rng: np.random.Generator | None = None) -> FloatArray:
-    """The first ``n`` points of a ``d``-dimensional Sobol sequence.
+def sobol_points(n: int, d: int, *, rng: np.random.Generator | None = None,
+                 first: int = 0) -> FloatArray:
+    """The first ``n`` points of a ``d``-dimensional Sobol sequence (from point ``first``).
 
     Parameters
     ----------
@@ -128,6 +129,9 @@ def sobol_points(n: int, d: int, *, rng: np.random.Generator | None = None) -> F
         When given, the sequence is scrambled (linear matrix scramble plus digital shift) with
         draws from ``rng``; point i then depends only on ``rng``'s state and i, never on ``n``.
         When None, the plain sequence is returned (its first point is the origin).
+    first : int, optional
+        Index of the first point returned (default 0): the result is rows
+        ``first:first + n`` of ``sobol_points(first + n, d, rng=...)``, computed directly.
 
     Returns
     -------
@@ -139,17 +143,18 @@ def sobol_points(n: int, d: int, *, rng: np.random.Generator | None = None) -> F
     ValueError
         For ``n`` or ``d`` out of range.
     """
-    if not 0 <= n <= 2**BITS:
-        raise ValueError(f"Sobol points: n must be in 0..2**{BITS}, got {n}")
+    if not 0 <= n <= 2**BITS or not 0 <= first <= 2**BITS - n:
+        raise ValueError(f"Sobol points: need 0 <= n and 0 <= first with first + n <= "
+                         f"2**{BITS}, got n={n}, first={first}")
     directions = direction_numbers(d)
     shift = np.zeros(d, dtype=np.uint64)
     if rng is not None:
         directions = _linear_matrix_scramble(directions, rng)
         shift = rng.integers(0, 2**BITS, size=d, dtype=np.uint64)
-    index = np.arange(n, dtype=np.uint64)
+    index = np.arange(first, first + n, dtype=np.uint64)
     gray = index ^ (index >> np.uint64(1))
     points = np.broadcast_to(shift, (n, d)).copy()
-    for k in range(max(n - 1, 0).bit_length()):
+    for k in range(max(first + n - 1, 0).bit_length()):
         use = ((gray >> np.uint64(k)) & np.uint64(1)).astype(bool)
         points[use] ^= directions[:, k]
     return points.astype(np.float64) / float(2**BITS)

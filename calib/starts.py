@@ -5,7 +5,7 @@ result is returned in natural units.  Each ``(seed, dataset_index, sampler)`` ha
 stream, ``numpy.random.default_rng([seed, dataset_index, SAMPLER_IDS[sampler]])``, and the whole
 ``(n, p)`` matrix is a function of ``(seed, dataset_index, sampler, n)`` only, so start i of
 dataset d is the same however the starts are chunked into tasks, scheduled or retried
-(`starts_slice` returns rows of that same matrix).
+(`starts_slice` returns rows of that same matrix, drawing only those rows).
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ def starts_slice(parameters: Sequence[Parameter], n: int, start: int, stop: int,
                  sampler: str, seed: int, dataset_index: int) -> FloatArray:
     """Rows ``start:stop`` of ``sample_starts(parameters, n, ...)`` (what one task runs).
 
+    Only those rows are drawn: the random stream is advanced past the earlier rows (uniform,
+    and the LHS jitter) or the Sobol points are generated from index ``start``; an LHS slice
+    still draws every column's permutation of ``range(n)`` (O(n p), as the contract's draw
+    order puts them after the whole jitter matrix).
+
     Parameters
     ----------
     parameters, n, sampler, seed, dataset_index
@@ -149,20 +154,66 @@ def starts_slice(parameters: Sequence[Parameter], n: int, start: int, stop: int,
     Returns
     -------
     ndarray, shape (stop - start, p)
-        Exactly the same rows as the full matrix, so concatenating the slices of any chunking
-        gives ``sample_starts(parameters, n, ...)``.
+        Bit for bit the same rows as the full matrix, so concatenating the slices of any
+        chunking gives ``sample_starts(parameters, n, ...)``.
 
     Raises
     ------
     ProblemError
         As `sample_starts`, or for a row range outside ``0..n``.
     """
-    full = sample_starts(parameters, n, sampler=sampler, seed=seed, dataset_index=dataset_index)
+    params = tuple(parameters)
+    if not params:
+        raise ProblemError("starts_slice needs at least one parameter, got none")
+    if sampler not in _UNIT_SAMPLERS:
+        raise ProblemError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    n = _parse_index("number of starts n", n, minimum=1)
+    seed = _parse_index("seed", seed, minimum=0)
+    dataset_index = _parse_index("dataset_index", dataset_index, minimum=0)
     start = _parse_index("start", start, minimum=0)
     stop = _parse_index("stop", stop, minimum=start)
-    if stop > full.shape[0]:
+    if stop > n:
         raise ProblemError(f"start range {start}:{stop} exceeds the number of starts n={n}")
-    return full[start:stop].copy()
+    rng = np.random.default_rng([seed, dataset_index, SAMPLER_IDS[sampler]])
+    unit = _SLICE_SAMPLERS[sampler](n, len(params), start, stop, rng)
+    lower, upper = _internal_box(params)
+    return _to_natural(params, lower + unit * (upper - lower))
+
+
+def _skip_doubles(rng: np.random.Generator, count: int) -> None:
+    """Advance ``rng`` past ``count`` float64 draws (one 64-bit output each for PCG64)."""
+    if count:
+        rng.bit_generator.advance(count)  # type: ignore[attr-defined]
+
+
+def _uniform_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
+    """Rows ``start:stop`` of `_uniform_unit` (n, p)."""
+    _skip_doubles(rng, start * p)
+    return rng.random((stop - start, p))
+
+
+def _lhs_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
+    """Rows ``start:stop`` of `_lhs_unit` (n, p): jitter rows drawn, the rest skipped."""
+    _skip_doubles(rng, start * p)
+    jitter = rng.random((stop - start, p))
+    _skip_doubles(rng, (n - stop) * p)
+    strata = (np.column_stack([rng.permutation(n)[start:stop] for _ in range(p)]) if p
+              else np.empty((stop - start, 0)))
+    return (strata + jitter) / n
+
+
+def _sobol_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
+    """Rows ``start:stop`` of `_sobol_unit` (n, p), generated from index ``start``."""
+    if p > MAX_DIMENSION:
+        _sobol_unit(0, p, rng)  # raises the sampler's error
+    return sobol_points(stop - start, p, rng=rng, first=start)
+
+
+_SLICE_SAMPLERS: dict[str, Callable[[int, int, int, int, np.random.Generator], FloatArray]] = {
+    "uniform": _uniform_rows,
+    "lhs": _lhs_rows,
+    "sobol": _sobol_rows,
+}
 
 
 def explicit_starts(parameters: Sequence[Parameter], points: npt.ArrayLike) -> FloatArray:

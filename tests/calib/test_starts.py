@@ -206,3 +206,22 @@ def test_sobol_discrepancy_beats_uniform_draws() -> None:
     uniform = np.random.default_rng(0).random((n, 4))
     assert qmc.discrepancy(sobol) < 0.5 * qmc.discrepancy(uniform)
     assert math.isfinite(qmc.discrepancy(sobol))
+
+
+@pytest.mark.parametrize("sampler", ["uniform", "sobol"])
+def test_a_slice_draws_only_its_own_rows(sampler: str) -> None:
+    """The last two of 2**31 starts: drawing the whole matrix first would need ~50 GB."""
+    n = 2**31
+    tail = starts_slice(PARAMS, n, n - 2, n, sampler=sampler, seed=4, dataset_index=1)
+    assert tail.shape == (2, len(PARAMS))
+    lower = np.array([p.lower for p in PARAMS])
+    upper = np.array([p.upper for p in PARAMS])
+    assert np.all((tail >= lower) & (tail <= upper))
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_slices_far_into_the_matrix_are_bit_identical(sampler: str) -> None:
+    full = sample_starts(PARAMS, 3000, sampler=sampler, seed=9, dataset_index=4)
+    for lo, hi in [(0, 1), (1499, 1501), (2047, 2049), (2999, 3000)]:
+        part = starts_slice(PARAMS, 3000, lo, hi, sampler=sampler, seed=9, dataset_index=4)
+        np.testing.assert_array_equal(part, full[lo:hi])
