@@ -21,13 +21,15 @@ from calib.errors import ProblemError
 from calib.problem import Problem
 from solvers import approx_hessian
 
-__all__ = ["DEFAULT_REL_STEP", "LEAST_SQUARES_MODELS", "SINGULAR_RTOL", "ParameterErrors",
-           "standard_errors"]
+__all__ = ["DEFAULT_REL_STEP", "LEAST_SQUARES_MODELS", "OBJECTIVE_KINDS", "SINGULAR_RTOL",
+           "ParameterErrors", "standard_errors"]
 
 FloatArray = npt.NDArray[np.float64]
 HessianCallable = Callable[[FloatArray, FloatArray], npt.ArrayLike]
 
-#: built-in models whose objective is a plain sum of squares (use ``least_squares=True``)
+#: what an objective is: a negative log-likelihood or a plain sum of squared residuals
+OBJECTIVE_KINDS = ("nll", "sse")
+#: built-in models whose objective is a plain sum of squares (``kind="sse"``)
 LEAST_SQUARES_MODELS = frozenset({"linear", "sinusoid"})
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -63,6 +65,21 @@ class ParameterErrors:
     message : str
         ``'Hessian is positive definite'`` or why there is no covariance (not positive
         definite, singular, non-finite), plus notes on one-sided differences.
+    kind : str
+        ``'nll'`` or ``'sse'``: how the covariance was formed (see `standard_errors`).
+    correlation : ndarray, shape (p, p), or None
+        ``cov_ij / (se_i se_j)``, unit diagonal; None without a covariance.
+    n_observations : int
+        Rows of the dataset (``n``).
+    fun : float
+        The objective at ``x`` (NaN when it is not finite there).
+    aic, bic : float
+        Information criteria with ``p`` free parameters.  ``nll``: ``2 p + 2 f`` and
+        ``p ln n + 2 f``.  ``sse`` (Gaussian errors, variance profiled out, constants dropped as
+        lmfit does): ``n ln(f / n) + 2 p`` and ``n ln(f / n) + p ln n``.
+    one_sided : tuple of str
+        Parameters differenced one-sidedly because they are at or near a bound (their errors
+        assume an interior optimum).
     """
 
     names: tuple[str, ...]
@@ -72,6 +89,13 @@ class ParameterErrors:
     standard_errors: FloatArray
     positive_definite: bool
     message: str
+    kind: str = "nll"
+    correlation: FloatArray | None = None
+    n_observations: int = 0
+    fun: float = float("nan")
+    aic: float = float("nan")
+    bic: float = float("nan")
+    one_sided: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, float]:
         """``{name: standard error}`` (NaN where not available)."""
@@ -80,14 +104,15 @@ class ParameterErrors:
 
 def standard_errors(problem: Problem, x: npt.ArrayLike, *,
                     hessian: HessianCallable | None = None, rel_step: float | None = None,
-                    least_squares: bool = False) -> ParameterErrors:
+                    kind: str = "nll") -> ParameterErrors:
     """Standard errors of ``problem``'s parameters at ``x`` from the objective's Hessian.
 
-    The objective must be a **negative log-likelihood** in natural units: the covariance is then
-    the inverse Hessian.  For a plain **sum of squares** (the ``linear`` and ``sinusoid``
-    models) pass ``least_squares=True``: with ``f = SSE`` the Hessian is ``2 J^T J``, so the
-    covariance ``s**2 (J^T J)^-1`` is ``2 * SSE / (n - p)`` times the inverse Hessian, with
-    ``n`` the dataset's rows and ``s**2 = SSE / (n - p)`` the residual variance.
+    ``kind="nll"``: the objective is a **negative log-likelihood** in natural units; the
+    covariance is the inverse Hessian (the inverse observed information).  ``kind="sse"``: the
+    objective is a plain **sum of squared residuals** (the ``linear`` and ``sinusoid``
+    models); with ``f = SSE`` the Hessian is ``2 J^T J`` at a least-squares fit, so the
+    covariance ``s**2 (J^T J)^-1`` of curve_fit and lmfit is ``2 s**2 H^-1``, with ``n`` the
+    dataset's rows and ``s**2 = SSE / (n - p)`` the residual variance.
 
     Finite differences: parameter i gets the step ``h_i = rel_step * max(|x_i|, floor_i)``
     with ``floor_i = min(1, (upper_i - lower_i) / 10)`` (log-scale parameters are positive and
@@ -109,8 +134,8 @@ def standard_errors(problem: Problem, x: npt.ArrayLike, *,
         objective in natural units; replaces the finite differences.
     rel_step : float, optional
         Relative step of the differences; default `DEFAULT_REL_STEP` (eps**(1/4)).
-    least_squares : bool
-        Scale the covariance by ``2 * f(x) / (n - p)`` (see above).
+    kind : {'nll', 'sse'}
+        What the objective is (see above); default ``'nll'``.
 
     Returns
     -------
@@ -119,27 +144,36 @@ def standard_errors(problem: Problem, x: npt.ArrayLike, *,
     Raises
     ------
     ProblemError
-        For ``x`` of the wrong shape, non-finite or outside the bounds, a bad ``rel_step``, or
-        an analytic Hessian of the wrong shape.
+        For ``x`` of the wrong shape, non-finite or outside the bounds, a bad ``rel_step`` or
+        ``kind``, or an analytic Hessian of the wrong shape.
     """
+    if kind not in OBJECTIVE_KINDS:
+        raise ProblemError(f"kind must be one of {OBJECTIVE_KINDS}, got {kind!r}")
     point = _check_point(problem, x)
     data = problem.dataset.values
     notes: list[str] = []
+    one_sided: tuple[str, ...] = ()
     if hessian is None:
-        matrix, noise, note = _fd_hessian(problem, point, _check_rel_step(rel_step))
-        notes += [note] if note else []
+        matrix, noise, one_sided = _fd_hessian(problem, point, _check_rel_step(rel_step))
+        if one_sided:
+            notes.append("one-sided differences for " + ", ".join(map(repr, one_sided))
+                         + " (at or near a bound: standard errors assume an interior optimum)")
     else:
         matrix, noise = _analytic_hessian(hessian, point, data, problem.n_parameters), None
+    fun = float(_evaluate(problem, [point])[0])
     covariance, positive_definite, message = _invert(matrix, noise, problem.names)
-    if covariance is not None and least_squares:
-        covariance, scale_note = _least_squares_scale(problem, point, covariance)
+    if covariance is not None and kind == "sse":
+        covariance, scale_note = _least_squares_scale(problem, fun, covariance)
         if scale_note:
             covariance, message = None, f"{message}; {scale_note}"
     ses = np.full(problem.n_parameters, np.nan) if covariance is None else np.sqrt(
         np.diag(covariance))
+    aic, bic = _information_criteria(kind, fun, problem.n_parameters, data.shape[0])
     return ParameterErrors(names=problem.names, x=point, hessian=matrix, covariance=covariance,
                            standard_errors=ses, positive_definite=positive_definite,
-                           message="; ".join([message, *notes]))
+                           message="; ".join([message, *notes]), kind=kind,
+                           correlation=_correlation(covariance), n_observations=data.shape[0],
+                           fun=fun, aic=aic, bic=bic, one_sided=one_sided)
 
 
 # -- input checks --------------------------------------------------------------------------------
@@ -187,18 +221,16 @@ def _steps(problem: Problem, point: FloatArray, rel_step: float) -> FloatArray:
 
 
 def _fd_hessian(problem: Problem, point: FloatArray,
-                rel_step: float) -> tuple[FloatArray, FloatArray, str]:
-    """Hessian (p, p), per-parameter rounding-noise level of its diagonal (p,), and a note."""
+                rel_step: float) -> tuple[FloatArray, FloatArray, tuple[str, ...]]:
+    """Hessian (p, p), rounding-noise level of its diagonal (p,), one-sided parameter names."""
     estimate = approx_hessian(lambda points: _evaluate(problem, list(points)), point,
                               _steps(problem, point, rel_step), lb=problem.lower,
                               ub=problem.upper)
     finite = estimate.values[np.isfinite(estimate.values)]
     f_scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     noise = _NOISE_FACTOR * _EPS * f_scale / estimate.steps ** 2
-    one_sided = [name for name, side in zip(problem.names, estimate.one_sided) if side]
-    note = ("one-sided differences for " + ", ".join(map(repr, one_sided)) + " (at or near a "
-            "bound: standard errors assume an interior optimum)") if one_sided else ""
-    return estimate.matrix, noise, note
+    one_sided = tuple(name for name, side in zip(problem.names, estimate.one_sided) if side)
+    return estimate.matrix, noise, one_sided
 
 
 def _evaluate(problem: Problem, points: list[FloatArray]) -> FloatArray:
@@ -260,14 +292,35 @@ def _invert(matrix: FloatArray, noise: FloatArray | None,
     return 0.5 * (covariance + covariance.T), True, "Hessian is positive definite"
 
 
-def _least_squares_scale(problem: Problem, point: FloatArray,
+def _least_squares_scale(problem: Problem, sse: float,
                          covariance: FloatArray) -> tuple[FloatArray, str]:
     """Covariance times ``2 * SSE / (n - p)``, or a note saying why it cannot be scaled."""
     n, p = problem.dataset.values.shape[0], problem.n_parameters
     if n <= p:
         return covariance, (f"least-squares scaling needs more observations (n={n}) than "
                             f"parameters (p={p})")
-    sse = float(_evaluate(problem, [point])[0])
     if not np.isfinite(sse):
         return covariance, "least-squares scaling needs a finite sum of squares at the point"
     return covariance * (2.0 * sse / (n - p)), ""
+
+
+def _correlation(covariance: FloatArray | None) -> FloatArray | None:
+    """Correlation matrix (unit diagonal) of a covariance, or None."""
+    if covariance is None:
+        return None
+    scale = 1.0 / np.sqrt(np.diag(covariance))
+    correlation = covariance * np.outer(scale, scale)
+    np.fill_diagonal(correlation, 1.0)
+    return np.clip(correlation, -1.0, 1.0)
+
+
+def _information_criteria(kind: str, fun: float, p: int, n: int) -> tuple[float, float]:
+    """(AIC, BIC) for an objective of this kind and value, p parameters, n observations."""
+    if not np.isfinite(fun) or n < 1:
+        return float("nan"), float("nan")
+    if kind == "nll":
+        return 2.0 * p + 2.0 * fun, p * float(np.log(n)) + 2.0 * fun
+    if fun <= 0.0:  # a perfect fit: the profiled Gaussian likelihood is unbounded
+        return float("-inf"), float("-inf")
+    fit = n * float(np.log(fun / n))
+    return fit + 2.0 * p, fit + p * float(np.log(n))

@@ -68,7 +68,7 @@ def with_standard_errors(store: Store, rows: Sequence[dict[str, Any]]) -> list[d
 
     spec = SweepSpec.from_dict(store.spec)
     datasets = {d.name: d for d in load_sweep_datasets(spec)}
-    least_squares = spec.model.builtin in LEAST_SQUARES_MODELS
+    kind = "sse" if spec.model.builtin in LEAST_SQUARES_MODELS else "nll"
     out = []
     for row in rows:
         extra: dict[str, Any] = {"std_errors": None, "hessian_pd": False,
@@ -76,7 +76,7 @@ def with_standard_errors(store: Store, rows: Sequence[dict[str, Any]]) -> list[d
         if row["params"] is not None and row["dataset"] in datasets:
             problem = build_problem(spec, datasets[row["dataset"]])
             x = [row["params"][name] for name in problem.names]
-            errors = standard_errors(problem, x, least_squares=least_squares)
+            errors = standard_errors(problem, x, kind=kind)
             extra = {"std_errors": errors.as_dict(), "hessian_pd": errors.positive_definite,
                      "hessian_message": errors.message}
         out.append({**row, **extra})

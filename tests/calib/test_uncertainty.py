@@ -1,7 +1,7 @@
 """Standard errors from the Hessian at the optimum (`calib.uncertainty.standard_errors`).
 
 References: the analytic Fisher information of the normal model, the textbook OLS covariance of
-the linear model, and an independent Richardson-extrapolated central-difference Hessian (written
+the linear model, scipy's curve_fit covariance (sums of squares, `kind="sse"`), and an independent Richardson-extrapolated central-difference Hessian (written
 here) for OU and GARCH(1,1).
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from scipy.optimize import curve_fit
 
 from calib import Dataset, Parameter, Problem, get_model, run_start
 from calib.errors import ProblemError
@@ -127,7 +128,7 @@ def test_linear_least_squares_matches_ols_covariance() -> None:
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)
     residual_var = np.sum((y - design @ beta) ** 2) / (y.size - 2)
     ols = np.sqrt(np.diag(residual_var * np.linalg.inv(design.T @ design)))
-    errors = standard_errors(problem, beta, least_squares=True)
+    errors = standard_errors(problem, beta, kind="sse")
     np.testing.assert_allclose(errors.standard_errors, ols, rtol=1e-6)
     unscaled = standard_errors(problem, beta)  # plain inverse Hessian: a different number
     assert not np.allclose(unscaled.standard_errors, ols, rtol=1e-2)
@@ -137,7 +138,7 @@ def test_least_squares_needs_more_rows_than_parameters() -> None:
     model = get_model("linear")
     problem = Problem(objective=model.objective, parameters=model.parameters,
                       dataset=Dataset("two", np.array([[0.0, 1.0], [1.0, 2.5]]), ("x", "y")))
-    errors = standard_errors(problem, [1.5, 1.0], least_squares=True)
+    errors = standard_errors(problem, [1.5, 1.0], kind="sse")
     assert errors.covariance is None and np.isnan(errors.standard_errors).all()
     assert "n=2" in errors.message and "p=2" in errors.message
 
@@ -290,3 +291,80 @@ def test_rel_step_changes_the_steps_not_the_answer() -> None:
     assert not np.array_equal(coarse.hessian, fine.hessian)
     np.testing.assert_allclose(coarse.standard_errors, fine.standard_errors, rtol=1e-5)
     assert coarse.as_dict() == dict(zip(("a", "b"), map(float, coarse.standard_errors)))
+
+
+# -- kinds: curve_fit's covariance for sums of squares, criteria, correlations -----------------
+def _decay_sse(params: FloatArray, data: FloatArray) -> float:
+    amplitude, rate, offset = params
+    t, y = data[:, 0], data[:, 1]
+    return float(np.sum((y - (amplitude * np.exp(-rate * t) + offset)) ** 2))
+
+
+def _decay_problem(seed: int, noise: float = 0.01) -> Problem:
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 5.0, 60)
+    y = 2.5 * np.exp(-1.3 * t) + 0.4 + rng.normal(0.0, noise, t.size)
+    params = (Parameter("amplitude", 0.01, 10.0), Parameter("rate", 0.01, 10.0),
+              Parameter("offset", -5.0, 5.0))
+    return Problem(objective=_decay_sse, parameters=params,
+                   dataset=Dataset("decay", np.column_stack([t, y]), ("t", "y")))
+
+
+@pytest.mark.parametrize(("seed", "noise", "rtol"), [(0, 0.01, 1e-3), (1, 0.01, 1e-3),
+                                                     (0, 0.05, 1e-2)])
+def test_sse_errors_are_curve_fits_on_a_nonlinear_model(seed: int, noise: float,
+                                                        rtol: float) -> None:
+    # curve_fit inverts J^T J; the objective's Hessian is 2 (J^T J + sum r_i hess(r_i)), so on
+    # a nonlinear model the two differ by a term proportional to the residuals (0.4 % here at
+    # noise 0.05, under 0.1 % at 0.01); the residual Jacobian itself needs residual objectives
+    problem = _decay_problem(seed, noise)
+    t, y = problem.dataset.values.T
+    popt, pcov = curve_fit(lambda t, a, k, c: a * np.exp(-k * t) + c, t, y, p0=[1.0, 1.0, 0.0])
+    errors = standard_errors(problem, popt, kind="sse")
+    np.testing.assert_allclose(errors.standard_errors, np.sqrt(np.diag(pcov)), rtol=rtol)
+    if rtol > 1e-3:
+        return
+    d = np.sqrt(np.diag(pcov))
+    assert np.all(np.abs(errors.covariance - pcov) <= 2e-3 * np.outer(d, d))
+    np.testing.assert_allclose(errors.correlation, pcov / np.outer(d, d), atol=1e-3)
+    assert errors.kind == "sse" and errors.n_observations == 60
+
+
+def test_sse_errors_are_curve_fits_on_the_sinusoid_model() -> None:
+    problem = _model_problem("sinusoid", [1.5, 0.3, -0.5], 80, 7)
+    x, y = problem.dataset.values.T
+    popt, pcov = curve_fit(lambda x, a, b, c: a * np.sin(x) + b * x + c, x, y, p0=[1, 0, 0])
+    errors = standard_errors(problem, popt, kind="sse")
+    np.testing.assert_allclose(errors.standard_errors, np.sqrt(np.diag(pcov)), rtol=1e-3)
+
+
+def test_information_criteria_follow_their_definitions() -> None:
+    problem = _model_problem("normal", [3.0, 0.7], 200, 8)
+    y = problem.dataset.values[:, 0]
+    mle = np.array([y.mean(), y.std()])
+    nll = float(np.sum(0.5 * np.log(2 * np.pi * mle[1] ** 2) + (y - mle[0]) ** 2
+                       / (2 * mle[1] ** 2)))
+    errors = standard_errors(problem, mle)
+    assert errors.fun == pytest.approx(nll, rel=1e-12)
+    assert errors.aic == pytest.approx(2 * 2 + 2 * nll, rel=1e-12)
+    assert errors.bic == pytest.approx(2 * np.log(200) + 2 * nll, rel=1e-12)
+    np.testing.assert_allclose(np.diag(errors.correlation), 1.0)
+    # sse: the Gaussian likelihood with the variance profiled out, as lmfit reports it
+    decay = _decay_problem(0)
+    point = np.array([2.5, 1.3, 0.4])
+    sse = _decay_sse(point, decay.dataset.values)
+    lsq = standard_errors(decay, point, kind="sse")
+    assert lsq.aic == pytest.approx(60 * np.log(sse / 60) + 2 * 3, rel=1e-12)
+    assert lsq.bic == pytest.approx(60 * np.log(sse / 60) + 3 * np.log(60), rel=1e-12)
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ProblemError, match=r"kind must be one of \('nll', 'sse'\), got 'ols'"):
+        standard_errors(_decay_problem(0), [2.5, 1.3, 0.4], kind="ols")
+
+
+def test_one_sided_parameters_are_named() -> None:
+    problem = _decay_problem(0)
+    errors = standard_errors(problem, [2.5, 1.3, 5.0], kind="sse")  # offset at its upper bound
+    assert errors.one_sided == ("offset",)
+    assert "one-sided differences for 'offset'" in errors.message
