@@ -146,7 +146,7 @@ def _stopped_result(spec: MethodSpec, ctx: RunContext, stop: RunStopped,
         x, f = its.last_x, its.last_f
     else:  # stopped before any finite evaluation
         x, f = x0, np.nan
-    message = MESSAGES[stop.reason]
+    message = spec.stop_messages.get(stop.reason, MESSAGES[stop.reason])
     if stop.reason == "non_finite":
         message = message.format(value=getattr(stop, "value", np.nan))
     res = OptimizeResult(
@@ -183,8 +183,18 @@ def _note_infeasible(res: OptimizeResult, constraints: Any) -> None:
                        f"at the returned point: {violation:.3g}).")
 
 
-def _print_summary(res: OptimizeResult) -> None:
-    print(res.message)
+def _warn_unsuccessful(spec: MethodSpec, res: OptimizeResult, stopped_by: str | None) -> bool:
+    """With ``disp``: warn with the message, as scipy does, when the run ended unsuccessfully
+    by the method's own rules (not by a callback or a non-finite value); say if it warned."""
+    if spec.disp_warning is None or res.success or stopped_by in ("callback", "non_finite"):
+        return False
+    warnings.warn(str(res.message), spec.disp_warning, stacklevel=3)
+    return True
+
+
+def _print_summary(res: OptimizeResult, *, message: bool = True) -> None:
+    if message:
+        print(res.message)
     print(f"         Current function value: {res.fun:f}")
     print(f"         Iterations: {res.get('nit', 0)}")
     print(f"         Function evaluations: {res.get('nfev', 0)}")
@@ -233,6 +243,7 @@ def minimize(fun: Callable[..., Any], x0: Any, args: Any = (), method: Any = Non
     -------
     OptimizeResult
     """
+    x0_dtype = np.asarray(x0).dtype
     x0 = validate_x0(x0)
     if not isinstance(args, tuple):
         args = (args,)
@@ -304,10 +315,12 @@ def minimize(fun: Callable[..., Any], x0: Any, args: Any = (), method: Any = Non
     ctx = RunContext(fun=fun, args=args, jac=jac, hess=hess, hessp=hessp, bounds=std_bounds,
                      constraints=constraints,
                      iterations=Iterations(callback, trace=trace, keep_all=keep_all))
+    stopped_by: str | None = None
     try:
         res = runner(ctx, x0, **options)
     except RunStopped as stop:
         res = _stopped_result(spec, ctx, stop, x0)
+        stopped_by = stop.reason
     if spec.supports_constraints and len(constraints) and not res.success:
         _note_infeasible(res, constraints)
     if trace:
@@ -323,6 +336,9 @@ def minimize(fun: Callable[..., Any], x0: Any, args: Any = (), method: Any = Non
             res.hess_inv = None
         if keep_all:
             res.allvecs = [fixed.expand(v) for v in res.allvecs]
+    if spec.keeps_x0_dtype and x0_dtype.kind == "f" and x0_dtype != res.x.dtype:
+        res.x = res.x.astype(x0_dtype)
     if disp:
-        _print_summary(res)
+        warned = _warn_unsuccessful(spec, res, stopped_by)
+        _print_summary(res, message=not warned)
     return res

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._core.bounds import scalar_bounds
 from ._core.callback import Iterations
+from ._core.objective import as_scalar
 from ._options import split_options
 from ._registry import SCALAR_METHODS
 from ._result import OptimizeResult
@@ -107,23 +108,17 @@ def _as_result_scalars(res: OptimizeResult, shape: tuple[int, ...] | None = None
     return res
 
 
-class _ShapeKeepingFunction:
-    """``x -> float(fun(x, *args))`` (as `float_function`) that remembers the shape of the
-    last non-float value ``fun`` returned (``()`` while it returns floats)."""
-
-    def __init__(self, fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.shape: tuple[int, ...] = ()
-        self._fun, self._args = fun, args
-        self._float = float_function(self._shaped, ())
-
-    def _shaped(self, x: float) -> Any:
-        value = self._fun(x, *self._args)
-        if not isinstance(value, float):
-            self.shape = np.shape(value)
-        return value
-
-    def __call__(self, x: float) -> float:
-        return self._float(x)
+def _shape_keeping_function(fun: Callable[..., Any], args: tuple[Any, ...],
+                            shape: list[tuple[int, ...]]) -> Callable[[float], float]:
+    """``x -> float(fun(x, *args))`` (as `float_function`, at the same cost per call) that
+    writes the shape of a non-float value ``fun`` returns into ``shape[0]``."""
+    def f(x: float) -> float:
+        value = fun(x, *args)
+        if isinstance(value, float):
+            return float(value)
+        shape[0] = np.shape(value)
+        return as_scalar(value)
+    return f
 
 
 def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = None,
@@ -181,8 +176,8 @@ def minimize_scalar(fun: Callable[..., Any], bracket: Sequence[float] | None = N
     verbose = options.get("disp", 0) > 2
     monitor = ScalarMonitor(iterations, verbose=verbose) if trace or verbose else None
     where = scalar_bounds(bounds) if key == "bounded" else bracket
-    shaped = _ShapeKeepingFunction(fun, args)
-    res = runner(shaped, where, monitor, **options)
+    shape: list[tuple[int, ...]] = [()]
+    res = runner(_shape_keeping_function(fun, args, shape), where, monitor, **options)
     if iterations is not None:
         res.trace = iterations.trace
-    return _as_result_scalars(res, shaped.shape)
+    return _as_result_scalars(res, shape[0])

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._result import OptimizeWarning
+
 from .methods.bfgs import minimize_bfgs
 from .methods.cg import minimize_cg
 from .methods.cobyla import minimize_cobyla
@@ -38,9 +40,10 @@ __all__ = ["MethodSpec", "METHODS", "SCALAR_METHODS", "get_method", "available_m
 class MethodSpec:
     """Facts about one method of `solvers.minimize`.
 
-    ``runner`` is called as ``runner(context, x0, **options)`` and returns an `OptimizeResult`.  ``stop_status`` maps an early-stop reason
-    (see `_stops`) to this method's scipy status code.  ``clip_x0`` is ``"silent"`` (clip), ``"warn"``
-    (clip with an `OptimizeWarning`) or None.
+    ``runner`` is called as ``runner(context, x0, **options)`` and returns an `OptimizeResult`.
+    ``stop_status`` maps an early-stop reason (see `_core.stops`) to this method's scipy status
+    code.  ``clip_x0`` is ``"silent"`` (clip), ``"warn"`` (clip with an `OptimizeWarning`) or
+    None.
     """
 
     name: str
@@ -60,6 +63,13 @@ class MethodSpec:
     requires: tuple[str, ...] = ()
     stop_status: dict[str, int] = field(
         default_factory=lambda: {"callback": 99, "maxfev": 1, "non_finite": 3})
+    #: scipy's own message for an early-stop reason, where it is not `MESSAGES`' (COBYLA's 30)
+    stop_messages: dict[str, str] = field(default_factory=dict)
+    #: ``res.x`` takes the dtype of a floating-point ``x0`` (float32...), as scipy's does
+    keeps_x0_dtype: bool = False
+    #: the warning scipy emits with ``disp=True`` when the run ends unsuccessfully (maxiter,
+    #: maxfev, precision loss...); None: scipy emits none
+    disp_warning: type[Warning] | None = None
 
     @property
     def key(self) -> str:
@@ -68,15 +78,18 @@ class MethodSpec:
 
 METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
     MethodSpec("Nelder-Mead", minimize_nelder_mead, supports_bounds=True,
-               tol_keys=("xatol", "fatol"), clip_x0="warn"),
+               tol_keys=("xatol", "fatol"), clip_x0="warn", keeps_x0_dtype=True,
+               disp_warning=RuntimeWarning),
     MethodSpec("Powell", minimize_powell, supports_bounds=True,
-               tol_keys=("xtol", "ftol"), clip_x0="warn"),
-    MethodSpec("CG", minimize_cg, uses_jac=True, tol_keys=("gtol",)),
-    MethodSpec("BFGS", minimize_bfgs, uses_jac=True, tol_keys=("gtol",)),
+               tol_keys=("xtol", "ftol"), clip_x0="warn", disp_warning=RuntimeWarning),
+    MethodSpec("CG", minimize_cg, uses_jac=True, tol_keys=("gtol",),
+               disp_warning=OptimizeWarning),
+    MethodSpec("BFGS", minimize_bfgs, uses_jac=True, tol_keys=("gtol",),
+               disp_warning=OptimizeWarning),
     MethodSpec("Newton-CG", minimize_newton_cg, requires=("jac",),
                uses_jac=True, uses_hess=True,
                uses_hessp=True,
-               tol_keys=("xtol",)),
+               tol_keys=("xtol",), keeps_x0_dtype=True, disp_warning=OptimizeWarning),
     MethodSpec("L-BFGS-B", minimize_lbfgsb, uses_jac=True, supports_bounds=True,
                supports_return_all=False, tol_keys=("ftol", "gtol"), clip_x0="silent",
                remove_fixed="fd",
@@ -88,11 +101,15 @@ METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
     MethodSpec("COBYLA", minimize_cobyla, supports_bounds=True,
                supports_constraints=True, supports_return_all=False, tol_keys=("tol",),
                constraint_form="old",
-               stop_status={"callback": 99, "maxfev": 3, "non_finite": -2}),
+               stop_status={"callback": 30, "maxfev": 3, "non_finite": -2},
+               stop_messages={"callback": "Return from COBYLA because the callback function "
+                                          "requested termination"}),
     MethodSpec("COBYQA", minimize_cobyqa, supports_bounds=True,
                supports_constraints=True, supports_return_all=False,
                tol_keys=("final_tr_radius",), constraint_form="new",
-               stop_status={"callback": 99, "maxfev": 5, "non_finite": -3}),
+               stop_status={"callback": 3, "maxfev": 5, "non_finite": -3},
+               stop_messages={"callback": "The callback requested to stop the optimization "
+                                          "procedure"}),
     MethodSpec("SLSQP", minimize_slsqp, uses_jac=True, supports_bounds=True,
                supports_constraints=True,
                supports_return_all=False, tol_keys=("ftol",), clip_x0="silent",
@@ -103,16 +120,19 @@ METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
                stop_status={"callback": 3, "maxfev": 0, "non_finite": -1}),
     MethodSpec("dogleg", minimize_dogleg, requires=("jac", "hess"),
                uses_jac=True, uses_hess=True,
-               tol_keys=("gtol",)),
+               tol_keys=("gtol",), keeps_x0_dtype=True, disp_warning=RuntimeWarning),
     MethodSpec("trust-ncg", minimize_trust_ncg, requires=("jac", "hess_or_hessp"),
                uses_jac=True, uses_hess=True,
-               uses_hessp=True, tol_keys=("gtol",)),
+               uses_hessp=True, tol_keys=("gtol",), keeps_x0_dtype=True,
+               disp_warning=RuntimeWarning),
     MethodSpec("trust-exact", minimize_trust_exact, requires=("jac", "hess"),
                uses_jac=True,
-               uses_hess=True, tol_keys=("gtol",)),
+               uses_hess=True, tol_keys=("gtol",), keeps_x0_dtype=True,
+               disp_warning=RuntimeWarning),
     MethodSpec("trust-krylov", minimize_trust_krylov, requires=("jac", "hess_or_hessp"),
                uses_jac=True,
-               uses_hess=True, uses_hessp=True, tol_keys=("gtol",)),
+               uses_hess=True, uses_hessp=True, tol_keys=("gtol",),
+               disp_warning=RuntimeWarning),
 )}
 
 

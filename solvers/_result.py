@@ -7,7 +7,7 @@ so a method returns a reason name and never spells out a message itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,8 +55,13 @@ class OptimizeResult(dict):  # type: ignore[type-arg]
         except KeyError as exc:
             raise AttributeError(name) from exc
 
-    __setattr__ = dict.__setitem__  # type: ignore[assignment]
-    __delattr__ = dict.__delitem__  # type: ignore[assignment]
+    if TYPE_CHECKING:  # what mypy sees; at run time the dict's own (C) methods, no overhead
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+        def __delattr__(self, name: str) -> None: ...
+    else:
+        __setattr__ = dict.__setitem__
+        __delattr__ = dict.__delitem__
 
     def __repr__(self) -> str:
         if not self:
