@@ -19,9 +19,11 @@ from ._options import method_options, show_options
 from ._registry import MethodSpec, available_methods, get_method
 from ._result import MESSAGES, OptimizeResult, OptimizeWarning
 from ._test_functions import rosen, rosen_der, rosen_hess, rosen_hess_prod
+from .batch import BatchResult, minimize_batch
 
 __all__ = [
     "BFGS",
+    "BatchResult",
     "MESSAGES",
     "MethodSpec",
     "available_methods",
@@ -43,6 +45,7 @@ __all__ = [
     "TraceArrays",
     "bracket",
     "minimize",
+    "minimize_batch",
     "minimize_scalar",
     "rosen",
     "rosen_der",
