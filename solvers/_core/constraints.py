@@ -284,7 +284,8 @@ def _values(fun: Callable[..., Any], x: Any) -> FloatArray:
 
 
 def _rows(jac: Callable[..., Any], x: Any) -> FloatArray:
-    return np.atleast_2d(np.asarray(jac(x), dtype=float))
+    """``jac(x)`` as a dense 2-d array (a sparse Jacobian is made dense)."""
+    return np.atleast_2d(np.asarray(_dense_matrix(jac(x)), dtype=float))
 
 
 def _eq_dict(fun: Callable[..., Any], jac: Callable[..., Any] | None,
@@ -372,7 +373,8 @@ class _Piece:
 
     def jacobian(self, x: FloatArray, f0: FloatArray) -> FloatArray:
         if self.jac is not None:
-            return np.atleast_2d(np.asarray(self.jac(x.copy(), *self.args), dtype=float))
+            rows = _dense_matrix(self.jac(x.copy(), *self.args))
+            return np.atleast_2d(np.asarray(rows, dtype=float))
         return approx_jacobian(lambda z: self.fun(z, *self.args), x, f0, **self.fd)
 
 

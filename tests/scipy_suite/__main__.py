@@ -66,8 +66,14 @@ def run_suite(files: list[str], json_path: str, keyword: str | None = None) -> i
     if keyword:
         command += ["-k", keyword]
     env = dict(os.environ, PYTHONPATH=str(_REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run(command, cwd=_REPO, env=env, stdout=subprocess.DEVNULL,
+    if os.path.exists(json_path):
+        os.remove(json_path)  # never report a previous run's records
+    code = subprocess.run(command, cwd=_REPO, env=env, stdout=subprocess.DEVNULL,
                           check=False).returncode
+    if code not in (0, 1) or not os.path.exists(json_path):
+        raise SystemExit(f"pytest ended with exit status {code} without running the suite "
+                         f"(command: {' '.join(command)})")
+    return code
 
 
 def load_records(json_path: str) -> tuple[dict[str, str], list[TestRecord]]:
@@ -94,6 +100,8 @@ def summary(records: list[TestRecord]) -> tuple[str, bool]:
     lines = [
         f"scipy tests run: {len(records)}",
         f"tests calling our minimize/minimize_scalar: {len(calling)}",
+        "tests reaching ours only inside scipy's functions (not judged): "
+        f"{sum(1 for r in records if r.calls == 0 and r.indirect_calls > 0)}",
         f"passed: {passed}",
         f"failed: {len(failed)}",
         f"xfailed: {counts['xfailed']}  skipped: {counts['skipped']}  (not judged)",

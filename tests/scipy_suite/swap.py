@@ -9,8 +9,19 @@ After collection, any name in a ``scipy.optimize.tests`` module still bound to s
 function is rebound too.  scipy's other functions (``fmin_bfgs``, ``basinhopping`` ...) are left
 alone except where they look ``scipy.optimize.minimize`` up at call time.
 
+Our result and warning classes are our own (solvers never imports scipy), so a scipy test's
+``isinstance(res, OptimizeResult)`` or ``pytest.warns(OptimizeWarning)`` could never see ours.
+For the measurement only, `install` also binds `solvers.OptimizeResult` and
+`solvers.OptimizeWarning` to those names wherever the ``minimize`` names are bound
+(scipy.optimize, scipy.optimize._minimize and the test modules; scipy's own functions keep
+returning and emitting scipy's), as a user who switches ``from scipy.optimize import ...`` to
+``from solvers import ...`` would; those checks then test what our functions return and emit.
+(Making ours subclasses of scipy's is impossible: CPython refuses the ``__bases__`` change.)
+
 Each test's outcome (setup, call and teardown together) and the number of calls of our
-functions during it are written as JSON to the file named by ``--scipy-suite-json``.
+functions during it are written as JSON to the file named by ``--scipy-suite-json``.  A call
+counts as the test's own when the calling frame is in a scipy.optimize test module; calls made
+inside scipy's functions (basinhopping) are recorded apart as indirect.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import solvers
 __all__ = ["TestRecord", "install", "originals"]
 
 _SWAPPED_NAMES = ("minimize", "minimize_scalar")
+_SWAPPED_CLASSES = ("OptimizeResult", "OptimizeWarning")
 _TARGET_MODULES = ("scipy.optimize", "scipy.optimize._minimize")
 _TEST_PACKAGE = "scipy.optimize.tests"
 
@@ -42,25 +54,34 @@ class TestRecord:
 
     nodeid: str
     outcome: str  # 'passed' | 'failed' | 'skipped' | 'xfailed' | 'xpassed'
-    calls: int  # calls of our minimize / minimize_scalar during setup, call and teardown
+    calls: int  # calls of our minimize / minimize_scalar made by the test's own code
+    indirect_calls: int  # calls made inside scipy's functions (not counted as the test's)
     reason: str  # one line: the failure, skip or xfail reason ('' when passed)
 
 
 class _CallCounter:
-    """Thread-safe count of calls of the swapped functions since the last `reset`."""
+    """Thread-safe counts of calls of the swapped functions since the last `reset`: direct
+    (made by code in a scipy test module) and indirect (made inside scipy, e.g. basinhopping
+    looking up ``scipy.optimize.minimize``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._count = 0
+        self._direct = 0
+        self._indirect = 0
 
-    def hit(self) -> None:
+    def hit(self, direct: bool) -> None:
         with self._lock:
-            self._count += 1
+            if direct:
+                self._direct += 1
+            else:
+                self._indirect += 1
 
-    def reset(self) -> int:
+    def reset(self) -> tuple[int, int]:
+        """The (direct, indirect) counts so far; both start again from zero."""
         with self._lock:
-            count, self._count = self._count, 0
-        return count
+            counts = (self._direct, self._indirect)
+            self._direct = self._indirect = 0
+        return counts
 
 
 _COUNTER = _CallCounter()
@@ -71,7 +92,8 @@ def _counting(ours: Callable[..., Any]) -> Callable[..., Any]:
     """``ours`` wrapped so that each call is counted; ``wrapper.__wrapped__`` is ``ours``."""
     @functools.wraps(ours)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _COUNTER.hit()
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        _COUNTER.hit(direct=caller.startswith(_TEST_PACKAGE))
         return ours(*args, **kwargs)
     return wrapper
 
@@ -86,7 +108,14 @@ def install() -> dict[str, Callable[..., Any]]:
     import scipy.optimize  # noqa: F401 - the modules patched below
     import scipy.optimize._minimize  # noqa: F401
 
-    replacements = {}
+    replacements: dict[str, Any] = {}
+    for name in _SWAPPED_CLASSES:
+        current = getattr(sys.modules["scipy.optimize"], name)
+        if current is not getattr(solvers, name):
+            _ORIGINALS[name] = current
+        replacements[name] = getattr(solvers, name)
+        for module_name in _TARGET_MODULES:
+            setattr(sys.modules[module_name], name, replacements[name])
     for name in _SWAPPED_NAMES:
         current = getattr(sys.modules["scipy.optimize"], name)
         if getattr(current, "__wrapped__", None) is getattr(solvers, name):
@@ -130,8 +159,7 @@ class _Recorder:
         _COUNTER.reset()
         yield
         calls = _COUNTER.reset()
-        self.records.append(_summarise(item.nodeid, self._reports.pop(item.nodeid, []),
-                                       calls))
+        self.records.append(_summarise(item.nodeid, self._reports.pop(item.nodeid, []), calls))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._reports.setdefault(report.nodeid, []).append(report)
@@ -140,12 +168,16 @@ class _Recorder:
         if self.path is None:
             return
         payload = {
-            "swapped": {name: f"{fn.__wrapped__.__module__}.{fn.__wrapped__.__qualname__}"
+            "swapped": {name: _qualified(getattr(fn, "__wrapped__", fn))
                         for name, fn in self.replacements.items()},
             "records": [asdict(r) for r in self.records],
         }
         with open(self.path, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=1)
+
+
+def _qualified(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
 
 
 def _one_line(report: pytest.TestReport) -> str:
@@ -161,17 +193,18 @@ def _one_line(report: pytest.TestReport) -> str:
     return lines[0][:300] if lines else ""
 
 
-def _summarise(nodeid: str, reports: list[pytest.TestReport], calls: int) -> TestRecord:
+def _summarise(nodeid: str, reports: list[pytest.TestReport],
+               calls: tuple[int, int]) -> TestRecord:
     """One record from a test's setup/call/teardown reports (the first non-pass decides)."""
     for report in reports:
         if report.failed:
             outcome = "xpassed" if getattr(report, "wasxfail", "") else "failed"
-            return TestRecord(nodeid, outcome, calls, _one_line(report))
+            return TestRecord(nodeid, outcome, *calls, _one_line(report))
         if report.skipped:
             outcome = "xfailed" if getattr(report, "wasxfail", "") else "skipped"
-            return TestRecord(nodeid, outcome, calls, _one_line(report))
+            return TestRecord(nodeid, outcome, *calls, _one_line(report))
     xpassed = any(r.when == "call" and getattr(r, "wasxfail", "") for r in reports)
-    return TestRecord(nodeid, "xpassed" if xpassed else "passed", calls, "")
+    return TestRecord(nodeid, "xpassed" if xpassed else "passed", *calls, "")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
