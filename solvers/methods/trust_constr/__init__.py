@@ -23,6 +23,7 @@ from ..._core.context import RunContext
 from ..._result import OptimizeResult
 from .barrier import BarrierProblem, tr_interior_point
 from .canonical import Canonical, Prepared
+from .fixed import fixed_by_bounds, solve_without_fixed
 from .report import Report
 from .setup import (
     ObjectiveHessian,
@@ -190,6 +191,20 @@ def minimize_trust_constr(ctx: RunContext, x0: FloatArray, *, gtol: float = 1e-8
         Accepted for compatibility; finite differences are evaluated serially here.
     """
     x0 = np.atleast_1d(np.asarray(x0, dtype=float))
+    fixed = fixed_by_bounds(ctx.bounds)
+    if fixed is not None and ctx.bounds is not None:
+        def run_on_free_variables(reduced: RunContext, z0: FloatArray) -> OptimizeResult:
+            return minimize_trust_constr(
+                reduced, z0, gtol=gtol, xtol=xtol, barrier_tol=barrier_tol,
+                sparse_jacobian=sparse_jacobian, maxiter=maxiter, verbose=verbose,
+                finite_diff_rel_step=fixed.free_part(finite_diff_rel_step),
+                initial_constr_penalty=initial_constr_penalty,
+                initial_tr_radius=initial_tr_radius,
+                initial_barrier_parameter=initial_barrier_parameter,
+                initial_barrier_tolerance=initial_barrier_tolerance,
+                factorization_method=factorization_method, workers=workers)
+        return solve_without_fixed(ctx, x0, ctx.bounds, fixed, run_on_free_variables,
+                                   _callback_caller)
     n = x0.size
     bounds = widened_bounds(ctx.bounds) if ctx.bounds is not None else None
     strict = strict_bounds(bounds, n)
