@@ -3,7 +3,8 @@
 Every start ``i`` of the batch searches along ``x_i(t) = clip(x_i + t d_i, lb, ub)`` from its own
 first step ``t0_i`` and accepts the first ``t`` with the Armijo decrease
 ``f(x_i(t)) <= f_i + c1 * g_i . (x_i(t) - x_i)``; rejected steps shrink by safeguarded quadratic
-interpolation (to between 0.1 and 0.5 of the last step). Only starts still searching are
+interpolation (to between 0.1 and 0.5 of the last step); a first step accepted with a nearly
+linear decrease is lengthened 4x at a time while f keeps falling (`_extend`). Only starts still searching are
 evaluated; every decision reads the start's own row, so a start's search does not depend on
 which other starts share the batch. The gradient is computed once, at the accepted point.
 """
@@ -25,6 +26,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: sufficient-decrease constant of the Armijo test
 ARMIJO_C1 = 1e-4
+#: a first step whose decrease is above this fraction of the linear prediction is lengthened
+LINEAR_RATIO = 0.9
+#: factor by which such a step grows per extra trial
+EXPAND = 4.0
 
 
 def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -84,11 +89,13 @@ def backtracking_search(obj: BatchObjective, ids: IntArray, x: FloatArray, f: Fl
     """
     m = x.shape[0]
     t = t0.copy()
+    first_try = np.zeros(m, dtype=bool)
+    ratio = np.zeros(m)
     searching = np.ones(m, dtype=bool)
     accepted = np.zeros(m, dtype=bool)
     x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
     failure: list[str | None] = [None] * m
-    for _ in range(maxls):
+    for trial in range(maxls):
         rows = np.flatnonzero(searching)
         if rows.size == 0:
             break
@@ -101,6 +108,9 @@ def backtracking_search(obj: BatchObjective, ids: IntArray, x: FloatArray, f: Fl
         ok = ~bad & (decrease < 0) & (ev.f <= f[rows] + c1 * decrease)
         good = rows[ok]
         accepted[good] = True
+        if trial == 0:
+            first_try[good] = True
+            ratio[good] = (ev.f[ok] - f[good]) / decrease[ok]
         x_new[good], f_new[good] = xt[ok], ev.f[ok]
         if ev.g is not None:
             g_new[good] = ev.g[ok]
@@ -108,9 +118,38 @@ def backtracking_search(obj: BatchObjective, ids: IntArray, x: FloatArray, f: Fl
         again = ~bad & ~ok
         t[rows[again]] = _next_step(t[rows[again]], f[rows[again]], ev.f[again],
                                     decrease[again])
+    _extend(obj, ids, x, d, t, first_try & (ratio > LINEAR_RATIO), x_new, f_new, g_new, lb, ub,
+            maxls - 1)
     if not obj.returns_gradient:
         _gradients_at(obj, ids, accepted, x_new, f_new, g_new, failure)
     return StepResult(accepted, x_new, f_new, g_new, failure)
+
+
+def _extend(obj: BatchObjective, ids: IntArray, x: FloatArray, d: FloatArray, t: FloatArray,
+            extending: BoolArray, x_new: FloatArray, f_new: FloatArray, g_new: FloatArray,
+            lb: FloatArray, ub: FloatArray, trials: int) -> None:
+    """Lengthen steps that were accepted at once with a nearly linear decrease (in place).
+
+    While the value keeps falling, try ``EXPAND`` times the step; a trial that does not lower f
+    (or raises, or is not finite) ends the extension at the last good point. This replaces the
+    curvature condition of a Wolfe search without gradient evaluations at trial points.
+    """
+    extending = extending.copy()
+    for _ in range(trials):
+        rows = np.flatnonzero(extending)
+        if rows.size == 0:
+            return
+        t[rows] *= EXPAND
+        xt = np.clip(x[rows] + t[rows, np.newaxis] * d[rows], lb, ub)
+        ev = obj.values(xt, ids[rows])
+        better = ~ev.failed() & (ev.f < f_new[rows])
+        moved = np.abs(xt - x_new[rows]).max(axis=1) > 0  # a projected path can stop moving
+        take = better & moved
+        good = rows[take]
+        x_new[good], f_new[good] = xt[take], ev.f[take]
+        if ev.g is not None:
+            g_new[good] = ev.g[take]
+        extending[rows[~take]] = False
 
 
 def _gradients_at(obj: BatchObjective, ids: IntArray, accepted: BoolArray, x: FloatArray,
