@@ -187,7 +187,7 @@ class _Box:
     @classmethod
     def of(cls, parameters: Sequence[Parameter]) -> _Box:
         def frozen(values: list[Any], dtype: type) -> Any:
-            arr = np.array(values, dtype=dtype)
+            arr: npt.NDArray[Any] = np.array(values, dtype=dtype)
             arr.setflags(write=False)
             return arr
 
