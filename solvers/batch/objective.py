@@ -265,7 +265,8 @@ class BatchObjective:
             f0, f_shift, error0 = known.f, f_flat.reshape(m, d), known.error
             self.nfev[ids] += d
         self.njev[ids] += 1
-        g = (f_shift - f0[:, np.newaxis]) / h
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a failed start
+            g = (f_shift - f0[:, np.newaxis]) / h
         error = list(error0)
         for i in range(m):
             if error[i] is None:
