@@ -12,16 +12,22 @@ the QP; the step is clipped to them, so ``x`` never leaves the box.
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-try:  # the ufunc that np.clip calls when both bounds are given, without its wrapper
-    from numpy._core.umath import clip as _clip
-except ImportError:  # pragma: no cover - other numpy layouts
+# the ufunc that np.clip calls when both bounds are given, without its wrapper; a private
+# numpy name (its stub omits it), so looked up at run time, np.clip where it is missing
+# (tests/solvers/test_numpy_fallback.py hides it)
+_clip: Callable[..., Any]
+try:
+    _clip = importlib.import_module("numpy._core.umath").clip
+except (ImportError, AttributeError):  # pragma: no cover - other numpy layouts
     _clip = np.clip
 
 from ..._core.constraints import ConstraintFunctions
