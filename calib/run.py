@@ -23,7 +23,7 @@ from calib.problem import Problem
 from calib.status import StartStatus
 from solvers import MESSAGES, OptimizeResult, TraceArrays, minimize
 
-__all__ = ["STATUSES", "StartOutcome", "StartStatus", "run_start"]
+__all__ = ["STATUSES", "StartOutcome", "StartStatus", "run_start", "check_x0", "warnings_note"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -152,7 +152,8 @@ class _IterationCounter:
         self.nit += 1
 
 
-def _warnings_note(caught: list[warnings.WarningMessage]) -> str:
+def warnings_note(caught: list[warnings.WarningMessage]) -> str:
+    """`` (warnings: ...)`` naming the distinct warnings caught (at most three), or ``""``."""
     texts = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if not texts:
         return ""
@@ -161,7 +162,9 @@ def _warnings_note(caught: list[warnings.WarningMessage]) -> str:
     return f" (warnings: {shown}" + (f"; and {more} more" if more > 0 else "") + ")"
 
 
-def _check_x0(problem: Problem, x0: npt.ArrayLike, start: int) -> FloatArray:
+def check_x0(problem: Problem, x0: npt.ArrayLike, start: int) -> FloatArray:
+    """``x0`` as a float64 copy of shape (p,); ProblemError naming ``start`` when it has the
+    wrong shape or lies outside the bounds."""
     arr = np.array(x0, dtype=np.float64)
     if arr.shape != (problem.n_parameters,):
         raise ProblemError(f"start {start}: x0 must have shape ({problem.n_parameters},), "
@@ -239,7 +242,7 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
     ProblemError
         For ``x0`` of the wrong shape or outside the bounds, or a non-positive ``time_limit``.
     """
-    x0_arr = _check_x0(problem, x0, start)
+    x0_arr = check_x0(problem, x0, start)
     if time_limit is not None and not time_limit > 0:
         raise ProblemError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     began = time.perf_counter()
@@ -250,11 +253,11 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
     seconds = time.perf_counter() - began
     dataset, start = str(problem.dataset.name), int(start)
     if result is None:
-        has_best = guard.best_z is not None
+        best_z = guard.best_z
         return StartOutcome(
             dataset=dataset, start=start, x0=x0_arr,
-            x=problem.to_natural(guard.best_z) if has_best else x0_arr.copy(),
-            fun=float(guard.best_f) if has_best else float("nan"), success=False,
+            x=x0_arr.copy() if best_z is None else problem.to_natural(best_z),
+            fun=float("nan") if best_z is None else float(guard.best_f), success=False,
             status=failure[0], message=failure[1] + note, nit=counter.nit, nfev=guard.nfev,
             seconds=seconds)
     x = problem.to_natural(guard.feasible(result.x))
@@ -307,4 +310,4 @@ def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
             failure = (StartStatus.FAILED, str(stop))
         except Exception as exc:  # noqa: BLE001 - a solver crash is recorded, not fatal
             failure = (StartStatus.FAILED, f"solver error: {type(exc).__name__}: {exc}")
-    return result, failure, _warnings_note(caught)
+    return result, failure, warnings_note(caught)

@@ -4,11 +4,26 @@
 before anything runs or anything is written; the tasks themselves are plain data (a dataset
 index and a chunk index) with deterministic keys, so a resumed or retried sweep computes the
 same things under the same names.
+
+**Starts per task.**  When ``[run].starts_per_task`` is not given, `auto_starts_per_task` picks
+``B`` from a probe of the objective's cost (a few evaluations on the first dataset, timed):
+a start is assumed to cost ``EVALS_PER_START_PER_PARAMETER * (p + 1)`` evaluations (one
+finite-difference gradient per iteration for ~25 iterations), or that many rows of one
+vectorised call when the starts run batched, and ``B`` is the number of starts that fill
+``TARGET_TASK_SECONDS`` (about 1 s: Dask's ~5 ms of CPU per task stays below 1 %), then lowered
+so that the sweep has at least ``MIN_TASKS`` tasks (work for every worker of a small cluster)
+and a task's trace chunk stays under ``MAX_CHUNK_BYTES``, and clipped to ``1..[starts].n``.
+A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
+never splits a store's chunks differently.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,15 +35,30 @@ from calib.parameters import Parameter
 
 from .errors import SpecError
 from .spec import SweepSpec
-from .store import StoreLayout
+from .store import ITER_CHUNK, StoreLayout
 
 __all__ = ["Task", "SweepPlan", "plan_sweep", "pending_tasks", "DEFAULT_TRACE_LENGTH",
-           "MAX_TRACE_LENGTH"]
+           "MAX_TRACE_LENGTH", "auto_starts_per_task", "dataset_fingerprint"]
 
 #: trace rows stored per start when the solver options give no ``maxiter``
 DEFAULT_TRACE_LENGTH = 1001
 #: never store more trace rows than this per start (longer traces keep their first rows)
 MAX_TRACE_LENGTH = 10_001
+
+#: compute time one task should take when ``[run].starts_per_task`` is not given (s)
+TARGET_TASK_SECONDS = 1.0
+#: evaluations a start is assumed to need, per parameter + 1
+EVALS_PER_START_PER_PARAMETER = 25
+#: the planner keeps at least this many tasks in a sweep (when it has that many starts)
+MIN_TASKS = 8
+#: largest trace chunk (``trace_x``: B x min(T, 256) x p float64) a chosen B may give (bytes)
+MAX_CHUNK_BYTES = 32 * 2**20
+#: starts per task when the probe cannot time the objective (it raised or gave no number)
+FALLBACK_STARTS_PER_TASK = 16
+#: time spent timing the objective, at most (s), and evaluations at most
+_PROBE_SECONDS = 0.02
+_PROBE_EVALS = 50
+_PROBE_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -49,9 +79,23 @@ class SweepPlan:
     parameters: tuple[Parameter, ...]
     layout: StoreLayout
 
+    dataset_keys: tuple[str, ...] = ()
+
     def task(self, dataset: int, chunk: int) -> Task:
         key = f"calib-{self.spec.sweep.name}-{self.spec.hash[:12]}-d{dataset}-c{chunk}"
         return Task(key=key, dataset=dataset, chunk=chunk)
+
+    def with_starts_per_task(self, starts_per_task: int) -> SweepPlan:
+        """This plan with another chunking (a resumed store's), everything else the same."""
+        return replace(self, layout=replace(self.layout, starts_per_task=starts_per_task))
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A digest of a dataset's name, columns and values (the worker's Problem cache key)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((dataset.name, tuple(dataset.columns), dataset.values.shape)).encode())
+    digest.update(dataset.values.tobytes())
+    return digest.hexdigest()
 
 
 def load_sweep_datasets(spec: SweepSpec) -> tuple[Dataset, ...]:
@@ -103,14 +147,74 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     if not datasets:
         raise SpecError("[data]", "yields no datasets")
     n_starts = spec.starts.n
+    trace_length = _trace_length(spec)
+    per_task = spec.run.starts_per_task
+    if per_task is None:
+        per_task = auto_starts_per_task(_probe_start_seconds(spec, datasets[0]),
+                                        n_starts=n_starts, n_datasets=len(datasets),
+                                        trace_length=trace_length, n_parameters=len(parameters))
     layout = StoreLayout(
         datasets=tuple(d.name for d in datasets),
         parameters=tuple(p.name for p in parameters),
         n_starts=n_starts,
-        starts_per_task=min(spec.run.starts_per_task, n_starts),
-        trace_length=_trace_length(spec),
+        starts_per_task=min(per_task, n_starts),
+        trace_length=trace_length,
     )
-    return SweepPlan(spec=spec, datasets=datasets, parameters=parameters, layout=layout)
+    return SweepPlan(spec=spec, datasets=datasets, parameters=parameters, layout=layout,
+                     dataset_keys=tuple(dataset_fingerprint(d) for d in datasets))
+
+
+def auto_starts_per_task(start_seconds: float | None, *, n_starts: int, n_datasets: int,
+                         trace_length: int, n_parameters: int) -> int:
+    """The default starts per task (the rule in the module docstring).
+
+    ``start_seconds`` is the estimated compute time of one start (None: unknown, then
+    `FALLBACK_STARTS_PER_TASK`); the result is in ``1..n_starts``.
+    """
+    if start_seconds is None or not start_seconds > 0 or not math.isfinite(start_seconds):
+        per_task = FALLBACK_STARTS_PER_TASK
+    else:
+        per_task = math.ceil(TARGET_TASK_SECONDS / start_seconds)
+    per_task = min(per_task, math.ceil(n_starts * n_datasets / MIN_TASKS))
+    if trace_length:
+        row_bytes = min(trace_length, ITER_CHUNK) * n_parameters * 8
+        per_task = min(per_task, MAX_CHUNK_BYTES // row_bytes)
+    return max(1, min(per_task, n_starts))
+
+
+def _probe_start_seconds(spec: SweepSpec, dataset: Dataset) -> float | None:
+    """Estimated seconds of compute per start: the objective timed at the first starts."""
+    from calib.batched import batch_applies
+
+    from .task import build_problem, chunk_starts
+
+    try:
+        problem = build_problem(spec, dataset)
+        starts = chunk_starts(spec, 0, 0, min(spec.starts.n, _PROBE_ROWS))
+        evals = EVALS_PER_START_PER_PARAMETER * (problem.n_parameters + 1)
+        values = dataset.values
+        if spec.run.batch and batch_applies(problem) and problem.objective_batch is not None:
+            batch = problem.objective_batch
+            per_call = _time_calls(lambda: batch(starts, values))
+            return None if per_call is None else per_call / len(starts) * evals
+        objective, x = problem.objective, starts[0]
+        per_call = _time_calls(lambda: objective(x, values))
+        return None if per_call is None else per_call * evals
+    except Exception:  # noqa: BLE001 - a failing probe only means "cost unknown"
+        return None
+
+
+def _time_calls(call: Callable[[], object]) -> float | None:
+    """Fastest of up to `_PROBE_EVALS` timed calls (stopping after `_PROBE_SECONDS`)."""
+    best = math.inf
+    stop = time.perf_counter() + _PROBE_SECONDS
+    for _ in range(_PROBE_EVALS):
+        began = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - began)
+        if began > stop:
+            break
+    return best if math.isfinite(best) else None
 
 
 def pending_tasks(plan: SweepPlan, done: np.ndarray) -> list[Task]:

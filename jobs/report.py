@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .store import STATUS_CODES, STATUS_NAMES, Store
+from calib.status import FAILURE_CODES
+
+from .store import StartStatus, StartTrace, Store
 
 __all__ = ["status_rows", "format_table", "best_table", "best_csv", "best_json",
            "show_text", "trace_text", "with_standard_errors"]
@@ -36,17 +38,17 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def status_rows(store: Store) -> list[dict[str, Any]]:
     """Per dataset: starts done / failed / pending, and chunks done of total."""
-    status = np.asarray(store.group["status"][:])
+    status = store.read_status()
     done_chunks = store.done_chunks()
     rows = []
     for d, name in enumerate(store.layout.datasets):
         s = status[d]
         rows.append({
             "dataset": name,
-            "converged": int((s == STATUS_CODES["converged"]).sum()),
-            "not_converged": int((s == STATUS_CODES["not_converged"]).sum()),
-            "failed": int(np.isin(s, [STATUS_CODES["failed"], STATUS_CODES["timeout"]]).sum()),
-            "pending": int((s == STATUS_CODES["pending"]).sum()),
+            "converged": int((s == StartStatus.CONVERGED.code).sum()),
+            "not_converged": int((s == StartStatus.NOT_CONVERGED.code).sum()),
+            "failed": int(np.isin(s, FAILURE_CODES).sum()),
+            "pending": int((s == StartStatus.PENDING.code).sum()),
             "chunks": f"{int(done_chunks[d].sum())}/{done_chunks.shape[1]}",
         })
     return rows
@@ -63,10 +65,9 @@ def with_standard_errors(store: Store, rows: Sequence[dict[str, Any]]) -> list[d
     from calib.uncertainty import LEAST_SQUARES_MODELS, standard_errors
 
     from .plan import load_sweep_datasets
-    from .spec import SweepSpec
     from .task import build_problem
 
-    spec = SweepSpec.from_dict(store.spec)
+    spec = store.sweep_spec
     datasets = {d.name: d for d in load_sweep_datasets(spec)}
     kind = "sse" if spec.model.builtin in LEAST_SQUARES_MODELS else "nll"
     out = []
@@ -136,7 +137,7 @@ def best_json(rows: Sequence[dict[str, Any]], *, errors: bool = False) -> str:
 def show_text(store: Store, dataset: int) -> str:
     """Every start of one dataset, sorted by objective, with a text waterfall bar."""
     arrays = store.read_dataset(dataset)
-    fun = arrays["fun"]
+    fun = arrays.fun
     order = np.argsort(np.where(np.isnan(fun), np.inf, fun), kind="stable")
     finite = fun[np.isfinite(fun)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -146,17 +147,16 @@ def show_text(store: Store, dataset: int) -> str:
         f = float(fun[i])
         width = 0 if not math.isfinite(f) or flat else int(round(30 * (f - lo) / (hi - lo)))
         bar = "#" * (width + 1) if math.isfinite(f) else ""
-        rows.append([int(i), f, STATUS_NAMES[int(arrays["status"][i])], int(arrays["nit"][i]),
-                     int(arrays["nfev"][i]), bar, str(arrays["message"][i])[:60]])
+        rows.append([int(i), f, str(arrays.status_of(int(i))), int(arrays.nit[i]),
+                     int(arrays.nfev[i]), bar, str(arrays.message[i])[:60]])
     return format_table(["start", "fun", "status", "nit", "nfev", "waterfall", "message"], rows)
 
 
-def trace_text(trace: dict[str, np.ndarray], parameters: Sequence[str]) -> str:
+def trace_text(trace: StartTrace, parameters: Sequence[str]) -> str:
     """One row per recorded iteration: objective, gradient norm, evaluations, parameters."""
-    rows = [[k, float(trace["f"][k]), float(trace["grad_norm"][k]), int(trace["nfev"][k]),
-             *map(float, trace["x"][k])] for k in range(len(trace["f"]))]
+    rows = [[k, float(trace.f[k]), float(trace.grad_norm[k]), int(trace.nfev[k]),
+             *map(float, trace.x[k])] for k in range(len(trace.f))]
     text = format_table(["iter", "fun", "grad_norm", "nfev", *parameters], rows)
-    n = int(trace["length"])
-    if n > len(trace["f"]):
-        text += f"\n(trace truncated: {n} iterations, first {len(trace['f'])} stored)"
+    if trace.truncated:
+        text += f"\n(trace truncated: {trace.length} iterations, first {len(trace.f)} stored)"
     return text

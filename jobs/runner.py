@@ -18,13 +18,16 @@ from distributed import Client, as_completed
 
 from calib.objectives import parse_objective_path
 from calib.selection import select_from_arrays
+from calib.status import FAILURE_CODES
 
 from .plan import SweepPlan, pending_tasks, plan_sweep
 from .spec import SweepSpec
-from .store import STATUS_CODES, Store
-from .task import ChunkReport, run_chunk, spec_payload
+from .errors import StoreCorruptError
+from .store import Store
+from .task import ChunkReport, TaskInput, run_chunk
 
-__all__ = ["SweepReport", "run_sweep", "selection_rows", "engine_version", "check_store"]
+__all__ = ["SweepReport", "run_sweep", "selection_rows", "engine_version", "check_store",
+           "plan_for_store"]
 
 
 def engine_version() -> str:
@@ -59,6 +62,21 @@ def _ship_user_module(client: Client, spec: SweepSpec) -> None:
             client.upload_file(str(candidate), load=False)
 
 
+def plan_for_store(plan: SweepPlan, store_path: str, *, overwrite: bool) -> SweepPlan:
+    """``plan`` with the chunking of the store it resumes, when the spec leaves
+    ``[run].starts_per_task`` to the planner (a new probe may pick another B; a resumed store
+    keeps its own).  Otherwise ``plan`` unchanged."""
+    if plan.spec.run.starts_per_task is not None or overwrite:
+        return plan
+    try:
+        existing = Store.open(store_path, mode="r")
+    except StoreCorruptError:
+        return plan  # missing, or not a store: check_store says what is wrong with it
+    if existing.spec_hash != plan.spec.hash:
+        return plan
+    return plan.with_starts_per_task(existing.layout.starts_per_task)
+
+
 def prepare_store(plan: SweepPlan, store_path: str, *, overwrite: bool) -> Store:
     """Create the store for ``plan`` (or reopen it to resume); refuses another sweep's store."""
     return Store.create(store_path, plan.layout, spec=plan.spec.to_dict(),
@@ -71,6 +89,7 @@ def check_store(plan: SweepPlan, store_path: str, *, overwrite: bool) -> None:
 
     Raises `StoreCorruptError` / `StoreConflictError` as `Store.check_target`.
     """
+    plan = plan_for_store(plan, store_path, overwrite=overwrite)
     Store.check_target(store_path, plan.spec.hash, layout=plan.layout, overwrite=overwrite)
 
 
@@ -87,19 +106,19 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
         plan = plan_sweep(spec)
     elif plan.spec.hash != spec.hash:
         raise ValueError("plan was made from another spec")
+    plan = plan_for_store(plan, store_path, overwrite=overwrite)
     store = prepare_store(plan, store_path, overwrite=overwrite)
     tasks = pending_tasks(plan, store.done_chunks())
     total = plan.layout.n_chunks * len(plan.datasets)
     _ship_user_module(client, spec)
-    payload = spec_payload(spec)
     where = str(store.path.absolute())  # workers do not share the client's working directory
     data = {d: client.scatter(plan.datasets[d], hash=False)
             for d in sorted({t.dataset for t in tasks})}
     # the store is part of the key: one spec run into two stores at once must run twice
     # (the scheduler would hand the second run the first one's results, never written)
     tag = hashlib.sha256(where.encode()).hexdigest()[:8]
-    futures = [client.submit(run_chunk, payload, t.dataset, data[t.dataset], t.chunk,
-                             where, key=f"{t.key}-{tag}", pure=False) for t in tasks]
+    futures = [client.submit(run_chunk, TaskInput.of(plan, t, where), data[t.dataset],
+                             key=f"{t.key}-{tag}", pure=False) for t in tasks]
     done = total - len(tasks)
     for future in as_completed(futures):
         report = future.result()
@@ -108,23 +127,24 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
         if on_task is not None:
             on_task(report, done, total)
     if tasks or "selection" not in store.group.attrs:  # a finished store stays untouched
-        write_selection(store)
-    status = np.asarray(store.group["status"][:])
-    failed = int(np.isin(status, [STATUS_CODES["failed"], STATUS_CODES["timeout"]]).sum())
+        store.write_selection(selection_rows(store, spec))
+    status = store.read_status()
+    failed = int(np.isin(status, FAILURE_CODES).sum())
     return SweepReport(store=str(store.path), tasks_run=len(tasks),
                        tasks_skipped=total - len(tasks), starts_total=int(status.size),
                        starts_failed=failed)
 
 
-def selection_rows(store: Store) -> list[dict[str, object]]:
-    """Per-dataset global-minimum selection from whatever the store holds now."""
-    spec = SweepSpec.from_dict(store.spec)
-    parameters = spec.parameter_objects()
+def selection_rows(store: Store, spec: SweepSpec | None = None) -> list[dict[str, object]]:
+    """Per-dataset global-minimum selection from whatever the store holds now.
+
+    ``spec`` is the store's spec when the caller holds it parsed (else `Store.sweep_spec`).
+    """
+    parameters = (spec or store.sweep_spec).parameter_objects()
     rows: list[dict[str, object]] = []
     for d, name in enumerate(store.layout.datasets):
         arrays = store.read_dataset(d)
-        ok = arrays["status"] == STATUS_CODES["converged"]
-        sel = select_from_arrays(name, arrays["x"], arrays["fun"], ok, parameters)
+        sel = select_from_arrays(name, arrays.x, arrays.fun, arrays.converged, parameters)
         rows.append({
             "dataset": name, "fun": sel.fun,
             "params": None if sel.x is None else dict(zip(store.layout.parameters,
@@ -133,6 +153,7 @@ def selection_rows(store: Store) -> list[dict[str, object]]:
             "success": sel.best_start is not None, "warning": sel.warning,
         })
     return rows
+
 
 
 def write_selection(store: Store) -> None:

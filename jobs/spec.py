@@ -174,15 +174,23 @@ class SolverSpec:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """``[run]``: starts per Dask task, and an optional wall-clock limit per start (seconds)."""
+    """``[run]``: starts per Dask task (None: chosen by the planner, see `jobs.plan`), an
+    optional wall-clock limit per start (seconds), and whether a vectorised objective runs its
+    starts through the batched solver core (``batch``, default True)."""
 
-    starts_per_task: int = 8
+    starts_per_task: int | None = None
     time_limit_per_start: float | None = None
+    batch: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"starts_per_task": self.starts_per_task}
+        # only what was set: a spec leaving the defaults keeps one hash whatever they become
+        out: dict[str, Any] = {}
+        if self.starts_per_task is not None:
+            out["starts_per_task"] = self.starts_per_task
         if self.time_limit_per_start is not None:
             out["time_limit_per_start"] = self.time_limit_per_start
+        if not self.batch:
+            out["batch"] = False
         return out
 
 

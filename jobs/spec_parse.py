@@ -33,7 +33,6 @@ SAMPLERS = ("uniform", "lhs", "sobol")
 DEFAULT_METHOD = "L-BFGS-B"
 #: the default method of a spec with [[constraints]]
 DEFAULT_CONSTRAINED_METHOD = "SLSQP"
-DEFAULT_STARTS_PER_TASK = 8
 _SWEEP_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OBJECTIVE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -311,14 +310,18 @@ def parse_solver(value: Any, *, constrained: bool = False) -> SolverSpec:
 
 
 def parse_run(value: Any) -> RunSpec:
-    """``[run]`` (optional): ``starts_per_task`` (default 8), ``time_limit_per_start`` (s)."""
+    """``[run]`` (optional): ``starts_per_task`` (default: chosen by the planner),
+    ``time_limit_per_start`` (s), ``batch`` (default true)."""
     table = parse_table({} if value is None else value, "[run]",
-                        known=("starts_per_task", "time_limit_per_start"))
-    per_task = parse_int(table.get("starts_per_task", DEFAULT_STARTS_PER_TASK),
-                         "[run].starts_per_task", minimum=1)
+                        known=("starts_per_task", "time_limit_per_start", "batch"))
+    per_task = table.get("starts_per_task")
     limit = table.get("time_limit_per_start")
-    return RunSpec(starts_per_task=per_task, time_limit_per_start=None if limit is None else
-                   parse_number(limit, "[run].time_limit_per_start", positive=True))
+    return RunSpec(
+        starts_per_task=None if per_task is None else
+        parse_int(per_task, "[run].starts_per_task", minimum=1),
+        time_limit_per_start=None if limit is None else
+        parse_number(limit, "[run].time_limit_per_start", positive=True),
+        batch=parse_bool(table.get("batch", True), "[run].batch"))
 
 
 def parse_sweep_spec(tables: Any, base_dir: str | Path) -> SweepSpec:

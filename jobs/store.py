@@ -32,24 +32,34 @@ finished sweep ``selection`` (best start, minima count and hits per dataset).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import zarr
+
+from calib.status import FAILURE_CODES, STATUS_CODES, StartStatus
 
 from .errors import StoreConflictError, StoreCorruptError
 
-__all__ = ["STATUS_CODES", "STATUS_NAMES", "StoreLayout", "Store"]
+if TYPE_CHECKING:
+    from calib.run import StartOutcome
 
-STATUS_CODES = {"pending": 0, "converged": 1, "not_converged": 2, "failed": 3, "timeout": 4}
-STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
+    from .spec import SweepSpec
+
+__all__ = ["STATUS_CODES", "StartStatus", "StoreLayout", "StartArrays", "StartTrace", "Store"]
+
 FORMAT_VERSION = 1
 ITER_CHUNK = 256
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,109 @@ class StoreLayout:
     def chunk_slice(self, chunk: int) -> slice:
         start = chunk * self.starts_per_task
         return slice(start, min(start + self.starts_per_task, self.n_starts))
+
+
+#: the per-start arrays of one dataset, in the order a task writes them (``status`` last)
+RESULT_FIELDS = ("x0", "x", "fun", "success", "message", "nit", "nfev", "seconds", "trace_len",
+                 "status")
+
+
+@dataclass(frozen=True, eq=False)
+class StartArrays:
+    """Results of ``n`` consecutive starts of one dataset, one array per field.
+
+    What a task writes (`StartArrays.from_outcomes`) and what `Store.read_dataset` returns.
+    Shapes: ``x0``, ``x`` (n, p) natural units; every other field (n,).  ``status`` holds the
+    stored int8 codes (`StartStatus.code`; 0 = pending); ``message`` is an array of str.
+    """
+
+    x0: FloatArray
+    x: FloatArray
+    fun: FloatArray
+    success: npt.NDArray[np.bool_]
+    status: npt.NDArray[np.int8]
+    message: npt.NDArray[np.str_]
+    nit: IntArray
+    nfev: IntArray
+    seconds: FloatArray
+    trace_len: IntArray
+
+    @property
+    def converged(self) -> npt.NDArray[np.bool_]:
+        """True where the start converged (the starts global-minimum selection uses)."""
+        return np.asarray(self.status == StartStatus.CONVERGED.code)
+
+    @property
+    def failed(self) -> npt.NDArray[np.bool_]:
+        """True where the start failed or timed out (`StartStatus.is_failure`)."""
+        return np.isin(self.status, FAILURE_CODES)
+
+    @property
+    def pending(self) -> npt.NDArray[np.bool_]:
+        """True where the start has not run (or its task did not finish)."""
+        return np.asarray(self.status == StartStatus.PENDING.code)
+
+    def status_of(self, i: int) -> StartStatus:
+        """The status of start ``i`` (index within these arrays)."""
+        return StartStatus.from_code(int(self.status[i]))
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Sequence[StartOutcome], *, traces: bool) -> StartArrays:
+        """Stack `calib.StartOutcome` records (in start order); ``trace_len`` is the trace's
+        true length (-1: no trace, or ``traces`` False: the store keeps none)."""
+        return cls(
+            x0=np.stack([o.x0 for o in outcomes]),
+            x=np.stack([o.x for o in outcomes]),
+            fun=np.array([o.fun for o in outcomes], dtype=np.float64),
+            success=np.array([o.success for o in outcomes], dtype=bool),
+            status=np.array([o.status.code for o in outcomes], dtype=np.int8),
+            message=np.array([o.message for o in outcomes], dtype=object).astype(str),
+            nit=np.array([o.nit for o in outcomes], dtype=np.int32),
+            nfev=np.array([o.nfev for o in outcomes], dtype=np.int32),
+            seconds=np.array([o.seconds for o in outcomes], dtype=np.float64),
+            trace_len=np.array([-1 if o.trace is None or not traces else len(o.trace.f)
+                                for o in outcomes], dtype=np.int32),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class StartTrace:
+    """The stored trace of one start: its first ``min(length, T)`` iterations.
+
+    ``f``, ``grad_norm`` (k,) float64, ``nfev`` (k,) int64 cumulative evaluations, ``x`` (k, p)
+    natural units; ``length`` is the number of iterations the solver recorded (> k when the
+    trace was truncated to the store's trace length).
+    """
+
+    f: FloatArray
+    grad_norm: FloatArray
+    nfev: npt.NDArray[np.int64]
+    x: FloatArray
+    length: int
+
+    @property
+    def truncated(self) -> bool:
+        """True when the solver recorded more iterations than the store keeps."""
+        return self.length > len(self.f)
+
+
+def _trace_block(outcomes: Sequence[StartOutcome], t: int,
+                 p: int) -> dict[str, npt.NDArray[Any]]:
+    """Padded trace arrays of a chunk: ``trace_f``/``trace_grad``/``trace_nfev`` (n, t) and
+    ``trace_x`` (n, t, p); rows past a start's trace are NaN (-1 for ``trace_nfev``)."""
+    n = len(outcomes)
+    f = np.full((n, t), np.nan)
+    grad = np.full((n, t), np.nan)
+    nfev = np.full((n, t), -1, dtype=np.int64)
+    xs = np.full((n, t, p), np.nan)
+    for i, o in enumerate(outcomes):
+        if o.trace is None:
+            continue
+        k = min(len(o.trace.f), t)
+        f[i, :k], grad[i, :k], nfev[i, :k] = o.trace.f[:k], o.trace.grad_norm[:k], o.trace.nfev[:k]
+        if k:  # an empty trace (NaN at the first evaluation) may have x of shape (0, 0)
+            xs[i, :k] = o.trace.x[:k]
+    return {"trace_f": f, "trace_grad": grad, "trace_nfev": nfev, "trace_x": xs}
 
 
 def _spec_arrays(layout: StoreLayout) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], Any, Any, list[str]]]:
@@ -116,16 +229,21 @@ class Store:
     def __init__(self, group: zarr.Group, path: Path) -> None:
         self.group = group
         self.path = path
-        attrs = group.attrs.asdict()
+        self._arrays: dict[str, zarr.Array] = {}
+        attrs: dict[str, Any] = dict(group.attrs.asdict())
+        if attrs.get("status_codes", STATUS_CODES) != STATUS_CODES:
+            raise StoreCorruptError(f"{str(path)!r} uses other status codes "
+                                    f"({attrs['status_codes']}) than this calib "
+                                    f"({STATUS_CODES}); read it with the calib that wrote it")
         self.layout = StoreLayout(
             datasets=tuple(attrs["datasets"]), parameters=tuple(attrs["parameters"]),
             n_starts=int(attrs["n_starts"]), starts_per_task=int(attrs["starts_per_task"]),
             trace_length=int(attrs["trace_length"]))
-        self.spec_hash: str = attrs["spec_hash"]
+        self.spec_hash: str = str(attrs["spec_hash"])
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, mode: str = "r") -> Store:
+    def open(cls, path: str | Path, *, mode: Literal["r", "r+"] = "r") -> Store:
         """Open an existing store (``mode`` 'r' or 'r+').
 
         Raises `StoreCorruptError` when the path is missing, a file, or not a calib store.
@@ -138,8 +256,12 @@ class Store:
             group = zarr.open_group(str(path), mode=mode)
         except Exception as exc:  # zarr raises several types for foreign directories
             raise StoreCorruptError(f"{str(path)!r} is not a zarr store: {exc}") from exc
-        if "spec_hash" not in group.attrs or group.attrs.get("format") != FORMAT_VERSION:
+        if "spec_hash" not in group.attrs:
             raise StoreCorruptError(f"{str(path)!r} is not a calib sweep store")
+        if group.attrs.get("format") != FORMAT_VERSION:
+            raise StoreCorruptError(
+                f"{str(path)!r} is a calib store of format {group.attrs.get('format')!r}; this "
+                f"calib reads format {FORMAT_VERSION} only (rerun the sweep into a new store)")
         return cls(group, path)
 
     @classmethod
@@ -212,76 +334,66 @@ class Store:
         return False
 
     # -- task side ------------------------------------------------------------------------------
-    def write_chunk(self, dataset: int, chunk: int, outcomes: Sequence[Any]) -> None:
-        """Write one task's results (whole chunks of every array), then mark the chunk done.
+    def write_chunk(self, dataset: int, chunk: int, outcomes: Sequence[StartOutcome]) -> None:
+        """Write one task's results (one whole-chunk write per array), then mark it done.
 
-        ``outcomes`` are `calib.StartOutcome` records for the starts of that chunk, in order.
+        ``outcomes`` are the `calib.StartOutcome` records of that chunk's starts, in order.
+        Order: the result arrays, the traces, ``status``, and last ``chunk_done``.
         """
         sl = self.layout.chunk_slice(chunk)
         if len(outcomes) != sl.stop - sl.start:
             raise ValueError(f"chunk {chunk} needs {sl.stop - sl.start} outcomes, got {len(outcomes)}")
-        g, d = self.group, dataset
-        g["x0"][d, sl] = np.stack([o.x0 for o in outcomes])
-        g["x"][d, sl] = np.stack([o.x for o in outcomes])
-        g["fun"][d, sl] = np.array([o.fun for o in outcomes], dtype=float)
-        g["success"][d, sl] = np.array([o.success for o in outcomes], dtype=bool)
-        g["message"][d, sl] = np.array([o.message for o in outcomes], dtype=object).astype(str)
-        g["nit"][d, sl] = np.array([o.nit for o in outcomes], dtype=np.int32)
-        g["nfev"][d, sl] = np.array([o.nfev for o in outcomes], dtype=np.int32)
-        g["seconds"][d, sl] = np.array([o.seconds for o in outcomes], dtype=float)
-        g["trace_len"][d, sl] = self._write_traces(d, sl, outcomes)
-        g["status"][d, sl] = np.array([STATUS_CODES[o.status] for o in outcomes], dtype=np.int8)
-        g["chunk_done"][d, chunk] = 1  # last: the completion marker
-
-    def _write_traces(self, d: int, sl: slice, outcomes: Sequence[Any]) -> np.ndarray:
-        lengths = np.full(len(outcomes), -1, dtype=np.int32)
-        t = self.layout.trace_length
-        if not t:
-            return lengths
-        n, p = len(outcomes), len(self.layout.parameters)
-        f = np.full((n, t), np.nan)
-        grad = np.full((n, t), np.nan)
-        nfev = np.full((n, t), -1, dtype=np.int64)
-        xs = np.full((n, t, p), np.nan)
-        for i, o in enumerate(outcomes):
-            if o.trace is None:
-                continue
-            k = min(len(o.trace.f), t)
-            lengths[i] = len(o.trace.f)
-            f[i, :k], grad[i, :k], nfev[i, :k] = o.trace.f[:k], o.trace.grad_norm[:k], o.trace.nfev[:k]
-            if k:  # an empty trace (NaN at the first evaluation) may have x of shape (0, 0)
-                xs[i, :k] = o.trace.x[:k]
-        g = self.group
-        g["trace_f"][d, sl] = f
-        g["trace_grad"][d, sl] = grad
-        g["trace_nfev"][d, sl] = nfev
-        g["trace_x"][d, sl] = xs
-        return lengths
+        results = StartArrays.from_outcomes(outcomes, traces=bool(self.layout.trace_length))
+        region = (dataset, sl)
+        for name in RESULT_FIELDS[:-1]:
+            self._array(name)[region] = getattr(results, name)
+        if self.layout.trace_length:
+            block = _trace_block(outcomes, self.layout.trace_length, len(self.layout.parameters))
+            for name, values in block.items():
+                self._array(name)[region] = values
+        self._array("status")[region] = results.status
+        self._array("chunk_done")[dataset, chunk] = 1  # last: the completion marker
 
     # -- reading --------------------------------------------------------------------------------
-    def done_chunks(self) -> np.ndarray:
+    def _array(self, name: str) -> zarr.Array:
+        """The member array ``name`` (StoreCorruptError when missing or a group)."""
+        member = self._arrays.get(name)
+        if member is None:
+            try:
+                found = self.group[name]
+            except KeyError:
+                raise StoreCorruptError(f"store {str(self.path)!r} has no array {name!r}") \
+                    from None
+            if not isinstance(found, zarr.Array):
+                raise StoreCorruptError(f"store {str(self.path)!r}: {name!r} is not an array")
+            member = self._arrays[name] = found
+        return member
+
+    def done_chunks(self) -> npt.NDArray[np.bool_]:
         """Boolean (dataset, chunk) array: True where the chunk's task finished and wrote."""
-        return np.asarray(self.group["chunk_done"][:]) == 1
+        return np.asarray(self._array("chunk_done")[:]) == 1
 
-    def read_dataset(self, dataset: int) -> dict[str, np.ndarray]:
-        """All per-start arrays of one dataset (``status`` as int codes)."""
-        names = ("x0", "x", "fun", "success", "status", "message", "nit", "nfev", "seconds",
-                 "trace_len")
-        return {name: np.asarray(self.group[name][dataset]) for name in names}
+    def read_status(self) -> npt.NDArray[np.int8]:
+        """The (dataset, start) status codes of every start (0: pending)."""
+        return np.asarray(self._array("status")[:], dtype=np.int8)
 
-    def read_trace(self, dataset: int, start: int) -> dict[str, np.ndarray] | None:
-        """The recorded trace of one start (``f``, ``grad_norm``, ``nfev``, ``x``), or None."""
+    def read_dataset(self, dataset: int) -> StartArrays:
+        """Every start's results of one dataset (pending starts hold the fill values)."""
+        return StartArrays(**{name: np.asarray(self._array(name)[dataset])
+                              for name in RESULT_FIELDS})
+
+    def read_trace(self, dataset: int, start: int) -> StartTrace | None:
+        """The recorded trace of one start, or None (traces off, failed or pending start)."""
         if not self.layout.trace_length:
             return None
-        n = int(self.group["trace_len"][dataset, start])
+        n = int(np.asarray(self._array("trace_len")[dataset, start]))
         if n < 0:
             return None
         k = min(n, self.layout.trace_length)
-        g = self.group
-        return {"f": np.asarray(g["trace_f"][dataset, start, :k]),
-                "grad_norm": np.asarray(g["trace_grad"][dataset, start, :k]),
-                "nfev": np.asarray(g["trace_nfev"][dataset, start, :k]),
-                "x": np.asarray(g["trace_x"][dataset, start, :k]), "length": np.array(n)}
+        return StartTrace(f=np.asarray(self._array("trace_f")[dataset, start, :k]),
+                          grad_norm=np.asarray(self._array("trace_grad")[dataset, start, :k]),
+                          nfev=np.asarray(self._array("trace_nfev")[dataset, start, :k]),
+                          x=np.asarray(self._array("trace_x")[dataset, start, :k]), length=n)
 
     def write_selection(self, selection: list[dict[str, Any]]) -> None:
         """Store the per-dataset global-minimum selection as a JSON attribute (client only)."""
@@ -289,4 +401,16 @@ class Store:
 
     @property
     def spec(self) -> dict[str, Any]:
-        return dict(self.group.attrs["spec"])
+        """The stored spec as plain data (`SweepSpec.to_dict` form)."""
+        stored = self.group.attrs["spec"]
+        if not isinstance(stored, dict):
+            raise StoreCorruptError(f"store {str(self.path)!r}: the 'spec' attribute is not a "
+                                    "table")
+        return dict(stored)
+
+    @functools.cached_property
+    def sweep_spec(self) -> SweepSpec:
+        """The stored spec parsed (once per opened store) into a `SweepSpec`."""
+        from .spec import SweepSpec
+
+        return SweepSpec.from_dict(self.spec)

@@ -1,30 +1,94 @@
 """The function Dask ships: run the starts of one chunk and write them to the store.
 
-A task receives plain data — the spec as a dict, the dataset, the chunk index, the store path —
-rebuilds the `calib.Problem` (cached per worker process), draws its own starts (start ``i`` of
-dataset ``d`` never depends on chunking), runs each start through `calib.run_start` (which turns
-objective failures into failed outcomes) and writes its whole chunk, completion marker last.
+A task receives one `TaskInput` (the parsed spec, its hash, which dataset and chunk, the store
+layout and path) and the dataset itself (scattered once per worker).  Per worker process it
+builds the `calib.Problem` of a (spec, dataset) once and opens the store once; it draws only
+its own starts (start ``i`` of dataset ``d`` never depends on chunking), solves them — through
+the batched solver core when the problem has a vectorised objective and ``[run].batch`` is on
+(`calib.batched.batch_applies`), one at a time through `calib.run_start` otherwise — and writes
+its whole chunk, completion marker last.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from calib.datasets import Dataset
 from calib.models import get_model
 from calib.objectives import load_objective
+from calib.batched import batch_applies, run_batch
 from calib.problem import Problem
 from calib.run import StartOutcome, run_start
 from calib.starts import explicit_starts, starts_slice
 
 from .spec import SweepSpec
 from .spec_constraints import calib_constraints
-from .store import Store
+from .store import Store, StoreLayout
 
-__all__ = ["ChunkReport", "run_chunk", "build_problem", "chunk_starts"]
+if TYPE_CHECKING:
+    from .plan import SweepPlan, Task
+
+__all__ = ["TaskInput", "ChunkReport", "run_chunk", "build_problem", "chunk_starts",
+           "solve_starts"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: (spec hash, dataset key) pairs whose Problem a worker process keeps
+_PROBLEM_CACHE_SIZE = 64
+#: (store path, spec hash) pairs whose opened Store a worker process keeps
+_STORE_CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """Everything one task needs except the dataset's values (shipped once per worker).
+
+    Attributes
+    ----------
+    spec : SweepSpec
+        The parsed sweep spec (pickled as it is: never re-parsed in a task).
+    spec_hash : str
+        ``spec.hash``, computed once on the client (the worker caches are keyed by it).
+    dataset_index : int
+        Position of the dataset in the sweep (its random stream and its row in the store).
+    dataset_key : str
+        Fingerprint of the dataset's name and values (`dataset_fingerprint`).
+    chunk : int
+        The chunk (task) index within the dataset: starts ``layout.chunk_slice(chunk)``.
+    layout : StoreLayout
+        The store's sizes (starts per task included).
+    store_path : str
+        Absolute path of the store.
+    """
+
+    spec: SweepSpec
+    spec_hash: str
+    dataset_index: int
+    dataset_key: str
+    chunk: int
+    layout: StoreLayout
+    store_path: str
+
+    @property
+    def starts(self) -> slice:
+        """The start indices this task runs, within its dataset."""
+        return self.layout.chunk_slice(self.chunk)
+
+    @classmethod
+    def of(cls, plan: SweepPlan, task: Task, store_path: str) -> TaskInput:
+        """The input of ``task`` of ``plan``, writing into ``store_path`` (made absolute)."""
+        return cls(spec=plan.spec, spec_hash=plan.spec.hash, dataset_index=task.dataset,
+                   dataset_key=plan.dataset_keys[task.dataset], chunk=task.chunk,
+                   layout=plan.layout, store_path=str(Path(store_path).absolute()))
 
 
 @dataclass(frozen=True)
@@ -38,15 +102,9 @@ class ChunkReport:
     seconds: float
 
 
-@functools.lru_cache(maxsize=8)
-def _spec_from_json(spec_json: str) -> SweepSpec:
-    import json
-
-    return SweepSpec.from_dict(json.loads(spec_json))
-
-
 def build_problem(spec: SweepSpec, dataset: Dataset) -> Problem:
     """The calibration problem of one dataset under ``spec`` (its constraints included)."""
+    batch: Callable[[FloatArray, FloatArray], FloatArray] | None
     if spec.model.builtin is not None:
         model = get_model(spec.model.builtin)
         objective, batch = model.objective, model.objective_batch
@@ -59,8 +117,12 @@ def build_problem(spec: SweepSpec, dataset: Dataset) -> Problem:
                    constraints=calib_constraints(spec.constraints, spec.parameter_names))
 
 
-def chunk_starts(spec: SweepSpec, dataset_index: int, start: int, stop: int) -> np.ndarray:
-    """Start points ``start..stop`` of dataset ``dataset_index``, natural units, (stop-start, p)."""
+def chunk_starts(spec: SweepSpec, dataset_index: int, start: int, stop: int) -> FloatArray:
+    """Start points ``start..stop`` of dataset ``dataset_index``, natural units, (stop-start, p).
+
+    Only these rows are drawn (`calib.starts.starts_slice`); they are bit for bit the rows of
+    the whole start matrix.
+    """
     parameters = spec.parameter_objects()
     if spec.starts.points is not None:
         return explicit_starts(parameters, np.array(spec.starts.points, dtype=float))[start:stop]
@@ -69,30 +131,73 @@ def chunk_starts(spec: SweepSpec, dataset_index: int, start: int, stop: int) -> 
                         dataset_index=dataset_index)
 
 
-def run_chunk(spec_json: str, dataset_index: int, dataset: Dataset, chunk: int,
-              store_path: str) -> ChunkReport:
-    """Run every start of one chunk and write the chunk to the store (marker last)."""
-    import time
+def solve_starts(problem: Problem, starts: FloatArray, first: int, *,
+                 time_limit: float | None, batch: bool) -> list[StartOutcome]:
+    """Solve the starts ``starts`` (k, p) numbered ``first..first+k-1``; one outcome each.
 
+    With ``batch`` and a problem the batched core can take (`calib.batched.batch_applies`), all
+    starts advance together (`calib.batched.run_batch`); otherwise one at a time (`run_start`).
+    """
+    if batch and batch_applies(problem):
+        return run_batch(problem, starts, first, time_limit=time_limit)
+    return [run_start(problem, x0, first + i, time_limit=time_limit)
+            for i, x0 in enumerate(starts)]
+
+
+def run_chunk(task: TaskInput, dataset: Dataset) -> ChunkReport:
+    """Run every start of one chunk and write the chunk to the store (marker last)."""
     began = time.perf_counter()
-    spec = _spec_from_json(spec_json)
-    store = Store.open(store_path, mode="r+")
-    sl = store.layout.chunk_slice(chunk)
-    problem = build_problem(spec, dataset)
-    starts = chunk_starts(spec, dataset_index, sl.start, sl.stop)
-    limit = spec.run.time_limit_per_start
-    outcomes: list[StartOutcome] = [
-        run_start(problem, x0, sl.start + i, time_limit=limit) for i, x0 in enumerate(starts)]
-    store.write_chunk(dataset_index, chunk, outcomes)
-    failed = sum(o.status in ("failed", "timeout") for o in outcomes)
-    return ChunkReport(dataset=dataset_index, chunk=chunk, n_starts=len(outcomes),
+    sl = task.starts
+    problem = _cached_problem(task, dataset)
+    starts = chunk_starts(task.spec, task.dataset_index, sl.start, sl.stop)
+    outcomes = solve_starts(problem, starts, sl.start, time_limit=task.spec.run.time_limit_per_start,
+                            batch=task.spec.run.batch)
+    _cached_store(task).write_chunk(task.dataset_index, task.chunk, outcomes)
+    failed = sum(o.status.is_failure for o in outcomes)
+    return ChunkReport(dataset=task.dataset_index, chunk=task.chunk, n_starts=len(outcomes),
                        n_failed=failed, seconds=time.perf_counter() - began)
 
 
-def spec_payload(spec: SweepSpec) -> str:
-    """The spec as the JSON text tasks receive (``to_dict`` with ``base_dir``)."""
-    import json
+# -- per-worker caches ---------------------------------------------------------------------------
+_lock = threading.Lock()
+_problems: OrderedDict[tuple[str, str], Problem] = OrderedDict()
+_stores: OrderedDict[tuple[str, str, StoreLayout], Store] = OrderedDict()
 
-    return json.dumps(spec.to_dict(), sort_keys=True)
+
+def _cached_problem(task: TaskInput, dataset: Dataset) -> Problem:
+    """The task's Problem, built once per worker process per (spec hash, dataset key)."""
+    key = (task.spec_hash, task.dataset_key)
+    with _lock:
+        problem = _problems.get(key)
+        if problem is not None:
+            _problems.move_to_end(key)
+            return problem
+    problem = build_problem(task.spec, dataset)
+    with _lock:
+        _problems[key] = problem
+        while len(_problems) > _PROBLEM_CACHE_SIZE:
+            _problems.popitem(last=False)
+    return problem
 
 
+def _cached_store(task: TaskInput) -> Store:
+    """The task's store opened for writing, once per worker process per (path, spec, layout).
+
+    A store replaced by another sweep (``--overwrite``) has another spec hash or layout, so a
+    stale handle is never used for it.
+    """
+    key = (task.store_path, task.spec_hash, task.layout)
+    with _lock:
+        store = _stores.get(key)
+        if store is not None:
+            _stores.move_to_end(key)
+            return store
+    store = Store.open(task.store_path, mode="r+")
+    if store.spec_hash != task.spec_hash or store.layout != task.layout:
+        raise RuntimeError(f"store {task.store_path!r} no longer holds this sweep "
+                           "(replaced while the sweep ran?)")
+    with _lock:
+        _stores[key] = store
+        while len(_stores) > _STORE_CACHE_SIZE:
+            _stores.popitem(last=False)
+    return store

@@ -24,11 +24,11 @@ from click.testing import CliRunner, Result
 
 import jobs.cluster
 from jobs.cli import main
-from jobs.plan import plan_sweep
+from jobs.plan import pending_tasks, plan_sweep
 from jobs.runner import prepare_store, write_selection
 from jobs.spec import load_spec
 from jobs.store import Store
-from jobs.task import run_chunk, spec_payload
+from jobs.task import TaskInput, run_chunk
 
 SPEC = """
 [sweep]
@@ -159,10 +159,8 @@ def fill_store(spec_path: Path, store_path: Path) -> Store:
     spec = load_spec(spec_path)
     plan = plan_sweep(spec)
     store = prepare_store(plan, str(store_path), overwrite=False)
-    payload = spec_payload(spec)
-    for d, dataset in enumerate(plan.datasets):
-        for chunk in range(plan.layout.n_chunks):
-            run_chunk(payload, d, dataset, chunk, str(store.path))
+    for task in pending_tasks(plan, store.done_chunks()):
+        run_chunk(TaskInput.of(plan, task, str(store.path)), plan.datasets[task.dataset])
     write_selection(store)
     return store
 

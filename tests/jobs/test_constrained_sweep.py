@@ -250,13 +250,13 @@ def test_garch_sweep_with_the_stationarity_constraint_runs_through_calib_run(
     assert store.done_chunks().all()
     for d in range(2):
         a = store.read_dataset(d)
-        converged = a["status"] == CONVERGED
+        converged = a.status == CONVERGED
         # every start, sim-000's start 0 included (omega at 1.2e-6, next to its bound: it
         # once ended in "More than 3*n iterations in LSQ subproblem", a cycle in NNLS)
-        assert converged.all(), a["message"]
-        persistence = a["x"][:, 1] + a["x"][:, 2]
+        assert converged.all(), a.message
+        persistence = a.x[:, 1] + a.x[:, 2]
         assert np.all(persistence <= 0.999 + 1e-8), persistence
-        assert np.any(a["x0"][:, 1] + a["x0"][:, 2] > 0.999)  # some starts began infeasible
+        assert np.any(a.x0[:, 1] + a.x0[:, 2] > 0.999)  # some starts began infeasible
     free = _unconstrained_persistence(stored)
     assert free[0] > 1.0 and free[1] < 0.995  # the constraint binds on sim-000 only
     best = {row["dataset"]: row for row in selection_rows(store)}
@@ -287,6 +287,6 @@ def test_a_function_constraint_runs_on_the_workers(
         forget_module(module)
     assert (report.tasks_run, report.starts_failed) == (1, 0)
     a = Store.open(tmp_path / "fn.zarr").read_dataset(0)
-    assert np.all(a["status"] == CONVERGED), a["message"]
+    assert np.all(a.status == CONVERGED), a.message
     # a nonlinear constraint (finite-difference jacobian): feasible to the solver's tolerance
-    np.testing.assert_allclose(a["x"][:, 1] + a["x"][:, 2], 0.999, atol=1e-6)
+    np.testing.assert_allclose(a.x[:, 1] + a.x[:, 2], 0.999, atol=1e-6)

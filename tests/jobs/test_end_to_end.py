@@ -72,18 +72,18 @@ def test_run_sweep_writes_every_chunk_consistently(ou_sweep: dict[str, Any]) -> 
     for d, dataset in enumerate(plan.datasets):
         a = store.read_dataset(d)
         # start i depends on the seed and i only, not on the chunk that ran it
-        np.testing.assert_array_equal(a["x0"], chunk_starts(spec, d, 0, 6))
-        assert set(a["status"]) <= {CONVERGED, NOT_CONVERGED}
-        np.testing.assert_array_equal(a["success"], a["status"] == CONVERGED)
-        assert a["success"].sum() >= 4
-        assert np.all((a["x"] >= lower) & (a["x"] <= upper))
+        np.testing.assert_array_equal(a.x0, chunk_starts(spec, d, 0, 6))
+        assert set(a.status) <= {CONVERGED, NOT_CONVERGED}
+        np.testing.assert_array_equal(a.success, a.status == CONVERGED)
+        assert a.success.sum() >= 4
+        assert np.all((a.x >= lower) & (a.x <= upper))
         for i in range(6):
             # the stored objective is the model's objective at the stored point
-            assert a["fun"][i] == pytest.approx(model.objective(a["x"][i], dataset.values),
+            assert a.fun[i] == pytest.approx(model.objective(a.x[i], dataset.values),
                                                 rel=1e-10, abs=1e-10)
-        assert np.all(a["nit"] >= 1) and np.all(a["nfev"] > a["nit"])
-        assert np.all(np.isfinite(a["seconds"]) & (a["seconds"] > 0))
-        converged_msgs = {str(m) for m in a["message"][a["success"]]}
+        assert np.all(a.nit >= 1) and np.all(a.nfev > a.nit)
+        assert np.all(np.isfinite(a.seconds) & (a.seconds > 0))
+        converged_msgs = {str(m) for m in a.message[a.success]}
         assert converged_msgs and all(m.startswith("CONVERGENCE") for m in converged_msgs)
 
 
@@ -93,17 +93,17 @@ def test_traces_are_readable_and_match_the_results(ou_sweep: dict[str, Any]) -> 
     for d in range(2):
         a = store.read_dataset(d)
         # L-BFGS-B records the start point, then one row per iteration
-        np.testing.assert_array_equal(a["trace_len"], a["nit"] + 1)
+        np.testing.assert_array_equal(a.trace_len, a.nit + 1)
         for i in range(6):
             trace = store.read_trace(d, i)
-            assert trace is not None and len(trace["f"]) == a["nit"][i] + 1
-            np.testing.assert_allclose(trace["x"][0], a["x0"][i], rtol=1e-12)
-            np.testing.assert_allclose(trace["x"][-1], a["x"][i], rtol=1e-12)
-            assert trace["f"][-1] == a["fun"][i]
-            assert np.all(np.diff(trace["f"]) <= 1e-12 * np.abs(trace["f"][:-1]))
-            assert np.all(np.diff(trace["nfev"]) >= 0) and trace["nfev"][-1] <= a["nfev"][i]
-            assert np.all(np.isfinite(trace["grad_norm"]))
-            n = int(a["trace_len"][i])  # padding after the recorded rows
+            assert trace is not None and len(trace.f) == a.nit[i] + 1
+            np.testing.assert_allclose(trace.x[0], a.x0[i], rtol=1e-12)
+            np.testing.assert_allclose(trace.x[-1], a.x[i], rtol=1e-12)
+            assert trace.f[-1] == a.fun[i]
+            assert np.all(np.diff(trace.f) <= 1e-12 * np.abs(trace.f[:-1]))
+            assert np.all(np.diff(trace.nfev) >= 0) and trace.nfev[-1] <= a.nfev[i]
+            assert np.all(np.isfinite(trace.grad_norm))
+            n = int(a.trace_len[i])  # padding after the recorded rows
             assert np.isnan(group["trace_f"][d, i, n:]).all()
             assert (group["trace_nfev"][d, i, n:] == -1).all()
 
@@ -114,9 +114,9 @@ def test_selection_attribute_equals_selection_rows(ou_sweep: dict[str, Any]) -> 
     assert store.group.attrs["selection"] == json.loads(json.dumps(rows))
     for d, row in enumerate(rows):
         a = store.read_dataset(d)
-        ok = a["status"] == CONVERGED
+        ok = a.status == CONVERGED
         assert row["success"] is True and ok[row["start"]]
-        assert row["fun"] == pytest.approx(a["fun"][ok].min(), rel=1e-12)
+        assert row["fun"] == pytest.approx(a.fun[ok].min(), rel=1e-12)
         assert 1 <= row["hits"] <= ok.sum() and row["n_minima"] >= 1
         assert list(row["params"]) == ["theta", "mu", "sigma"]
 
@@ -140,7 +140,7 @@ def test_status_command(ou_sweep: dict[str, Any]) -> None:
                                 "chunks"]
     store = Store.open(ou_sweep["store"])
     for d, line in enumerate(lines[2:]):
-        status = store.read_dataset(d)["status"]
+        status = store.read_dataset(d).status
         assert line.split() == [store.layout.datasets[d], str((status == CONVERGED).sum()),
                                 str((status == NOT_CONVERGED).sum()), "0", "0", "2/2"]
     assert len(lines) == 4
@@ -186,8 +186,8 @@ def test_show_command_sorts_every_start_by_objective(ou_sweep: dict[str, Any]) -
     a = Store.open(ou_sweep["store"]).read_dataset(1)
     starts = [int(cols[0]) for cols in body]
     assert sorted(starts) == list(range(6))
-    assert starts == list(np.argsort(a["fun"], kind="stable"))
-    assert [int(cols[3]) for cols in body] == [int(a["nit"][s]) for s in starts]
+    assert starts == list(np.argsort(a.fun, kind="stable"))
+    assert [int(cols[3]) for cols in body] == [int(a.nit[s]) for s in starts]
     missing = _cli(["show", str(ou_sweep["store"]), "--dataset", "nope"])
     assert missing.exit_code == 2 and "'nope' is not in the store" in missing.stderr
 
@@ -201,9 +201,9 @@ def test_trace_command_prints_every_iteration(ou_sweep: dict[str, Any]) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["iter", "fun", "grad_norm", "nfev", "theta", "mu", "sigma"]
     body = [line.split() for line in lines[2:]]
-    assert [int(cols[0]) for cols in body] == list(range(len(trace["f"])))
-    np.testing.assert_allclose([float(cols[1]) for cols in body], trace["f"], rtol=1e-5)
-    assert [int(cols[3]) for cols in body] == list(trace["nfev"])
+    assert [int(cols[0]) for cols in body] == list(range(len(trace.f)))
+    np.testing.assert_allclose([float(cols[1]) for cols in body], trace.f, rtol=1e-5)
+    assert [int(cols[3]) for cols in body] == list(trace.nfev)
     bad = _cli(["trace", str(ou_sweep["store"]), "--dataset", "sim-000", "--start", "6"])
     assert bad.exit_code == 2 and bad.stderr.startswith("calib: error: --start")
 
@@ -347,13 +347,13 @@ def test_failing_starts_are_recorded_and_ignored(tmp_path: Path, monkeypatch: py
     assert store.done_chunks().all()
     for d in range(2):
         a = store.read_dataset(d)
-        np.testing.assert_array_equal(a["status"], [FAILED, CONVERGED, FAILED, CONVERGED,
+        np.testing.assert_array_equal(a.status, [FAILED, CONVERGED, FAILED, CONVERGED,
                                                     CONVERGED, CONVERGED])
-        assert str(a["message"][0]).startswith("RuntimeError: boom at a=8.000")
-        assert a["fun"][0] == -1e6  # the best value it saw before raising: not a minimum
-        assert str(a["message"][2]).startswith(MESSAGES["non_finite"].split("{")[0])
-        assert not a["success"][[0, 2]].any()
-        np.testing.assert_allclose(a["x"][[1, 3, 4, 5]], [[1.0, 2.0]] * 4, atol=1e-5)
+        assert str(a.message[0]).startswith("RuntimeError: boom at a=8.000")
+        assert a.fun[0] == -1e6  # the best value it saw before raising: not a minimum
+        assert str(a.message[2]).startswith(MESSAGES["non_finite"].split("{")[0])
+        assert not a.success[[0, 2]].any()
+        np.testing.assert_allclose(a.x[[1, 3, 4, 5]], [[1.0, 2.0]] * 4, atol=1e-5)
     for row in selection_rows(store):
         assert row["start"] in (1, 3, 4, 5) and row["fun"] == pytest.approx(0.0, abs=1e-9)
         assert row["hits"] == 4 and row["n_minima"] == 1

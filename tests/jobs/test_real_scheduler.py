@@ -69,8 +69,8 @@ def test_real_scheduler_gives_the_local_cluster_results(tmp_path: Path, dask_cli
     _cli_ok(["run", str(user_spec), "--scheduler", dask_processes.address], tmp_path,
             expected_run=2)
     user = Store.open(tmp_path / "real-user.zarr").read_dataset(0)
-    np.testing.assert_array_equal(user["status"], [1, 1])
-    np.testing.assert_allclose(user["x"], [[3.0, -2.0]] * 2, atol=1e-4)
+    np.testing.assert_array_equal(user.status, [1, 1])
+    np.testing.assert_allclose(user.x, [[3.0, -2.0]] * 2, atol=1e-4)
 
     dask_processes.stop()
     assert dask_processes.leftover_pids() == []

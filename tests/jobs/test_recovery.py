@@ -92,7 +92,7 @@ def test_sweep_recovers_truth(name: str, tmp_path: Path, dask_client: Any) -> No
     assert report.starts_total == N_STARTS
     store = Store.open(tmp_path / "s.zarr")
     assert store.done_chunks().all()
-    status = store.read_dataset(0)["status"]
+    status = store.read_dataset(0).status
     assert not np.any(status == STATUS_CODES["pending"])
     assert np.sum(status == STATUS_CODES["converged"]) >= N_STARTS // 2, status
     rows = selection_rows(store)

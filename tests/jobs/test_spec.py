@@ -150,7 +150,8 @@ def test_defaults_are_applied(tmp_path: Path) -> None:
     assert spec.parameters[1].log is False
     assert spec.data.files == "data/*.csv"
     assert (spec.starts.n, spec.starts.sampler) == (5, "sobol")
-    assert spec.run.starts_per_task == 8 and spec.run.time_limit_per_start is None
+    assert spec.run.starts_per_task is None and spec.run.time_limit_per_start is None
+    assert spec.run.batch is True and "batch" not in spec.to_dict()["run"]
     assert spec.solver.method == "L-BFGS-B"
     assert spec.solver.options == () and spec.solver.trace is False
 

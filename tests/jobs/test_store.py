@@ -16,7 +16,8 @@ import zarr
 from calib.run import StartOutcome
 from jobs.errors import StoreConflictError, StoreCorruptError
 from jobs.report import show_text, trace_text
-from jobs.store import STATUS_CODES, Store, StoreLayout
+import jobs.store
+from jobs.store import STATUS_CODES, StartStatus, Store, StoreLayout
 from solvers import TraceArrays
 
 PARAMS = ("theta", "mu")
@@ -59,7 +60,8 @@ def outcome(start: int, *, trace_rows: int | None = 3, status: str = "converged"
                             nfev=np.arange(1, trace_rows + 1, dtype=np.int64) * 3)
     return StartOutcome(dataset="alpha", start=start, x0=rng.uniform(size=2),
                         x=rng.normal(size=2), fun=float(start) + 0.5,
-                        success=status == "converged", status=status, message=message,
+                        success=status == "converged", status=StartStatus(status),
+                        message=message,
                         nit=7 + start, nfev=20 + start, seconds=0.01 * (start + 1), trace=trace)
 
 
@@ -84,10 +86,10 @@ def test_create_open_round_trip(tmp_path: Path) -> None:
     assert not opened.done_chunks().any()
     # fresh arrays hold their fill values: pending, NaN, -1
     arrays = opened.read_dataset(1)
-    assert np.all(arrays["status"] == STATUS_CODES["pending"])
-    assert np.isnan(arrays["fun"]).all() and np.isnan(arrays["x"]).all()
-    assert np.all(arrays["nit"] == -1) and np.all(arrays["trace_len"] == -1)
-    assert arrays["x"].shape == (5, 2) and arrays["fun"].shape == (5,)
+    assert np.all(arrays.status == STATUS_CODES["pending"])
+    assert np.isnan(arrays.fun).all() and np.isnan(arrays.x).all()
+    assert np.all(arrays.nit == -1) and np.all(arrays.trace_len == -1)
+    assert arrays.x.shape == (5, 2) and arrays.fun.shape == (5,)
 
 
 def test_open_read_only_refuses_writes(tmp_path: Path) -> None:
@@ -103,7 +105,7 @@ def test_create_same_spec_reopens_to_resume(tmp_path: Path) -> None:
     again = create(tmp_path / "s.zarr")
     assert hashes(tmp_path / "s.zarr") == before  # nothing rewritten
     assert again.done_chunks().tolist() == [[False, True, False], [False, False, False]]
-    np.testing.assert_array_equal(again.read_dataset(0)["fun"][2:4], [2.5, 3.5])
+    np.testing.assert_array_equal(again.read_dataset(0).fun[2:4], [2.5, 3.5])
 
 
 def test_create_other_spec_raises_and_changes_nothing(tmp_path: Path) -> None:
@@ -135,7 +137,7 @@ def test_create_other_spec_with_overwrite_replaces(tmp_path: Path) -> None:
     assert replaced.spec_hash == reopened.spec_hash == "b" * 64
     assert reopened.layout.n_starts == 3 and reopened.done_chunks().shape == (2, 1)
     assert not reopened.done_chunks().any()
-    assert np.isnan(reopened.read_dataset(0)["fun"]).all()
+    assert np.isnan(reopened.read_dataset(0).fun).all()
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -182,17 +184,17 @@ def test_write_chunk_then_done_chunks(tmp_path: Path) -> None:
     assert store.done_chunks().tolist() == [[False, False, False], [False, True, False]]
     arrays = Store.open(tmp_path / "s.zarr").read_dataset(1)
     for name in ("x0", "x"):
-        np.testing.assert_array_equal(arrays[name][2:4], np.stack([getattr(o, name) for o in outs]))
-    np.testing.assert_array_equal(arrays["fun"][2:4], [2.5, 3.5])
-    assert arrays["status"][2:4].tolist() == [STATUS_CODES["converged"], STATUS_CODES["failed"]]
-    assert arrays["success"][2:4].tolist() == [True, False]
-    assert arrays["message"][2:4].tolist() == ["ok", "ValueError: boom"]
-    assert arrays["nit"][2:4].tolist() == [9, 10] and arrays["nfev"][2:4].tolist() == [22, 23]
-    np.testing.assert_allclose(arrays["seconds"][2:4], [0.03, 0.04])
-    assert arrays["trace_len"][2:4].tolist() == [3, 3]
+        np.testing.assert_array_equal(getattr(arrays, name)[2:4], np.stack([getattr(o, name) for o in outs]))
+    np.testing.assert_array_equal(arrays.fun[2:4], [2.5, 3.5])
+    assert arrays.status[2:4].tolist() == [STATUS_CODES["converged"], STATUS_CODES["failed"]]
+    assert arrays.success[2:4].tolist() == [True, False]
+    assert arrays.message[2:4].tolist() == ["ok", "ValueError: boom"]
+    assert arrays.nit[2:4].tolist() == [9, 10] and arrays.nfev[2:4].tolist() == [22, 23]
+    np.testing.assert_allclose(arrays.seconds[2:4], [0.03, 0.04])
+    assert arrays.trace_len[2:4].tolist() == [3, 3]
     # the other starts (and the other dataset) are untouched
-    assert np.all(arrays["status"][[0, 1, 4]] == STATUS_CODES["pending"])
-    assert np.all(store.read_dataset(0)["status"] == STATUS_CODES["pending"])
+    assert np.all(arrays.status[[0, 1, 4]] == STATUS_CODES["pending"])
+    assert np.all(store.read_dataset(0).status == STATUS_CODES["pending"])
 
 
 def test_rewriting_a_chunk_is_idempotent(tmp_path: Path) -> None:
@@ -214,8 +216,8 @@ def test_partial_last_chunk(tmp_path: Path) -> None:
     store.write_chunk(0, 2, [outcome(4)])
     assert store.done_chunks()[0].tolist() == [False, False, True]
     arrays = store.read_dataset(0)
-    assert arrays["fun"][4] == 4.5 and np.isnan(arrays["fun"][:4]).all()
-    assert store.read_trace(0, 4)["f"].tolist() == [14.0, 9.5, 5.0]
+    assert arrays.fun[4] == 4.5 and np.isnan(arrays.fun[:4]).all()
+    assert store.read_trace(0, 4).f.tolist() == [14.0, 9.5, 5.0]
 
 
 def test_chunk_marker_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,13 +227,13 @@ def test_chunk_marker_is_written_last(tmp_path: Path, monkeypatch: pytest.Monkey
     def die(*args: object) -> None:
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(store, "_write_traces", die)
+    monkeypatch.setattr(jobs.store, "_trace_block", die)
     with pytest.raises(KeyboardInterrupt):
         store.write_chunk(0, 0, [outcome(0), outcome(1)])
     reopened = Store.open(tmp_path / "s.zarr")
     assert not reopened.done_chunks().any()
-    assert np.all(reopened.read_dataset(0)["status"] == STATUS_CODES["pending"])
-    assert not np.isnan(reopened.read_dataset(0)["fun"][:2]).any()  # it had started writing
+    assert np.all(reopened.read_dataset(0).status == STATUS_CODES["pending"])
+    assert not np.isnan(reopened.read_dataset(0).fun[:2]).any()  # it had started writing
 
 
 # -- traces ------------------------------------------------------------------------------------
@@ -239,17 +241,17 @@ def test_traces_are_padded_truncated_and_keep_their_true_length(tmp_path: Path) 
     store = create(tmp_path / "s.zarr", layout(trace_length=4))
     outs = [outcome(0, trace_rows=7), outcome(1, trace_rows=2)]
     store.write_chunk(0, 0, outs)
-    assert store.read_dataset(0)["trace_len"][:2].tolist() == [7, 2]
+    assert store.read_dataset(0).trace_len[:2].tolist() == [7, 2]
     long = store.read_trace(0, 0)
-    assert int(long["length"]) == 7
-    assert long["f"].shape == (4,) and long["x"].shape == (4, 2)
-    np.testing.assert_array_equal(long["f"], outs[0].trace.f[:4])
-    np.testing.assert_array_equal(long["x"], outs[0].trace.x[:4])
-    np.testing.assert_array_equal(long["grad_norm"], outs[0].trace.grad_norm[:4])
-    np.testing.assert_array_equal(long["nfev"], outs[0].trace.nfev[:4])
+    assert int(long.length) == 7
+    assert long.f.shape == (4,) and long.x.shape == (4, 2)
+    np.testing.assert_array_equal(long.f, outs[0].trace.f[:4])
+    np.testing.assert_array_equal(long.x, outs[0].trace.x[:4])
+    np.testing.assert_array_equal(long.grad_norm, outs[0].trace.grad_norm[:4])
+    np.testing.assert_array_equal(long.nfev, outs[0].trace.nfev[:4])
     assert "trace truncated: 7 iterations, first 4 stored" in trace_text(long, PARAMS)
     short = store.read_trace(0, 1)
-    np.testing.assert_array_equal(short["f"], outs[1].trace.f)
+    np.testing.assert_array_equal(short.f, outs[1].trace.f)
     assert "truncated" not in trace_text(short, PARAMS)
     # padding: NaN for floats, -1 for the evaluation counts
     raw_f = np.asarray(store.group["trace_f"][0, 1])
@@ -268,7 +270,7 @@ def test_no_trace_and_traces_off(tmp_path: Path) -> None:
                    for name in off.group.array_keys())
     off.write_chunk(0, 0, [outcome(0), outcome(1)])
     assert off.read_trace(0, 0) is None
-    assert off.read_dataset(0)["trace_len"][:2].tolist() == [-1, -1]
+    assert off.read_dataset(0).trace_len[:2].tolist() == [-1, -1]
 
 
 def test_messages_of_different_lengths(tmp_path: Path) -> None:
@@ -276,7 +278,7 @@ def test_messages_of_different_lengths(tmp_path: Path) -> None:
                 "ünïcödé — " * 60, "line one\nline two"]
     store = create(tmp_path / "s.zarr", layout(n_starts=5, per_task=5))
     store.write_chunk(1, 0, [outcome(i, message=m) for i, m in enumerate(messages)])
-    assert Store.open(tmp_path / "s.zarr").read_dataset(1)["message"].tolist() == messages
+    assert Store.open(tmp_path / "s.zarr").read_dataset(1).message.tolist() == messages
 
 
 # -- readers other than ours -----------------------------------------------------------------
