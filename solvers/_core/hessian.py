@@ -243,27 +243,34 @@ class HessianSource:
             self._gx = np.array(x, dtype=float)
         return self._g  # type: ignore[return-value]
 
+    def _step_size(self) -> float:
+        """The difference step of a 'finite-difference' or 'gradient-difference' source."""
+        if self._step is None:
+            raise RuntimeError(f"A {self.kind!r} Hessian source has no difference step.")
+        return self._step
+
     def _fd_product(self, x: FloatArray, p: FloatArray) -> FloatArray:
         """scipy's linear-operator finite difference of the gradient along ``p``."""
+        step = self._step_size()
         pnorm = float(np.linalg.norm(p))
         if pnorm == 0.0:
             return np.zeros(self._n)
         x = np.asarray(x, dtype=float)
         if self._scheme == "3-point":
-            dx = 2 * self._step / pnorm
+            dx = 2 * step / pnorm
             g_lo = self._gradient_only(x - (dx / 2) * p)
             g_hi = self._gradient_only(x + (dx / 2) * p)
             return (g_hi - g_lo) / dx
-        dx = self._step / pnorm
+        dx = step / pnorm
         if self._scheme == "cs":
             return np.imag(self._gradient_only(x + dx * p * 1j)) / dx
         return (self._gradient_only(x + dx * p) - self._gradient_at(x)) / dx
 
     def _gradient_difference(self, x: FloatArray, p: FloatArray) -> FloatArray:
         """Newton-CG's forward difference ``(g(x + eps p) - g(x)) / eps``."""
+        step = self._step_size()
         g0 = self._gradient_at(x)
-        return (self._gradient_only(np.asarray(x, dtype=float) + self._step * p) - g0) \
-            / self._step
+        return (self._gradient_only(np.asarray(x, dtype=float) + step * p) - g0) / step
 
 
 class _StrategyFeed:

@@ -132,13 +132,19 @@ class FullHessianUpdateStrategy(HessianUpdateStrategy):
                 "before use.")
         return self._matrix
 
+    def _kind(self) -> str:
+        """'hess' or 'inv_hess' (raises `RuntimeError` before `initialize`)."""
+        self._require_initialized()
+        return str(self.approx_type)
+
     def _initial_matrix(self, delta_x: FloatArray, delta_grad: FloatArray) -> FloatArray:
         """The start matrix once the first pair is known (scaled identity or a user array)."""
         scale = self.init_scale
+        identity = self._require_initialized()
         if isinstance(scale, str) and scale == "auto":
-            return _auto_scale(delta_x, delta_grad, self.approx_type) * self._matrix
+            return _auto_scale(delta_x, delta_grad, self._kind()) * identity
         if np.size(scale) == 1:
-            return float(scale) * self._matrix  # type: ignore[arg-type]
+            return float(np.asarray(scale, dtype=float).reshape(())) * identity
         if np.iscomplexobj(scale):
             raise TypeError("init_scale contains complex elements, must be real.")
         start = np.array(scale, dtype=float, copy=True)
@@ -217,12 +223,12 @@ class BFGS(FullHessianUpdateStrategy):
 
     def _update_implementation(self, delta_x: FloatArray, delta_grad: FloatArray) -> None:
         w, z = self._pair(delta_x, delta_grad)
-        m = self._matrix
+        m = self._require_initialized()
         wz = float(np.dot(w, z))
         mw = m @ w
         wmw = float(np.dot(mw, w))
         if wmw <= 0.0:  # lost positive definiteness to rounding: restart from a scaled identity
-            m = _auto_scale(delta_x, delta_grad, self.approx_type) * np.eye(self.n)
+            m = _auto_scale(delta_x, delta_grad, self._kind()) * np.eye(self.n)
             mw = m @ w
             wmw = float(np.dot(mw, w))
         if wz <= self.min_curvature * wmw:
@@ -269,9 +275,10 @@ class SR1(FullHessianUpdateStrategy):
 
     def _update_implementation(self, delta_x: FloatArray, delta_grad: FloatArray) -> None:
         w, z = self._pair(delta_x, delta_grad)
-        residual = z - self._matrix @ w
+        m = self._require_initialized()
+        residual = z - m @ w
         denominator = float(np.dot(w, residual))
         if abs(denominator) <= (self.min_denominator * np.linalg.norm(w)
                                 * np.linalg.norm(residual)):
             return
-        self._matrix = self._matrix + np.outer(residual, residual) / denominator
+        self._matrix = m + np.outer(residual, residual) / denominator

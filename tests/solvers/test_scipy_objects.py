@@ -222,7 +222,7 @@ class LookalikeNonlinear:
 
 @pytest.mark.parametrize("method", CONSTRAINED_METHODS)
 def test_lookalike_objects_are_accepted_by_their_attributes(method: str) -> None:
-    jac = {"jac": gradient} if method in ("SLSQP", "trust-constr") else {}
+    jac: dict[str, Any] = {"jac": gradient} if method in ("SLSQP", "trust-constr") else {}
     looks = solvers.minimize(
         objective, X0, method=method, bounds=LookalikeBounds([0.0, 0.0], [np.inf, np.inf]),
         constraints=[LookalikeLinear(A_TUTORIAL, [-2.0, -6.0, -2.0], np.inf),
