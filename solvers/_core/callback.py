@@ -109,6 +109,11 @@ class Iterations:
         if self._callback is not None:
             self._notify(x, f, extra)
 
+    @property
+    def has_callback(self) -> bool:
+        """Whether a user callback is attached."""
+        return self._callback is not None
+
     def detach_callback(self) -> Callable[..., Any] | None:
         """Remove and return the user's callback, for a method that calls it itself with its own
         protocol (trust-constr's ``callback(xk, state)``); `step` then only counts and records."""

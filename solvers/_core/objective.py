@@ -24,6 +24,7 @@ __all__ = ["ScalarObjective", "as_scalar"]
 
 FloatArray = npt.NDArray[np.float64]
 _SMALL = 32     # up to this many variables, checks loop over Python floats (fewer numpy calls)
+_NOT_SCALAR = "The user-provided objective function must return a scalar value."  # scipy's words
 
 
 def as_scalar(value: Any) -> float:
@@ -34,17 +35,15 @@ def as_scalar(value: Any) -> float:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic objects
         raise ValueError(
-            f"The objective function must return a real scalar, got {type(value).__name__}."
+            f"{_NOT_SCALAR} It returned {type(value).__name__}, not a real number."
         ) from exc
     if arr.dtype.kind not in "biuf":
         raise ValueError(
-            "The objective function must return a real scalar, got "
-            f"{type(value).__name__}" + (f" of dtype {arr.dtype}" if arr.ndim else "") + "."
+            f"{_NOT_SCALAR} It returned {type(value).__name__}"
+            + (f" of dtype {arr.dtype}" if arr.ndim else "") + ", not a real number."
         )
     if arr.size != 1:
-        raise ValueError(
-            f"The objective function must return a scalar, got an array of shape {arr.shape}."
-        )
+        raise ValueError(f"{_NOT_SCALAR} It returned an array of shape {arr.shape}.")
     return float(arr.reshape(()))
 
 

@@ -55,7 +55,7 @@ def minimize_bfgs(ctx: RunContext, x0: FloatArray, *, gtol: float = 1e-5,
                   norm: float = np.inf, eps: float | FloatArray = _EPSILON,
                   maxiter: int | None = None, finite_diff_rel_step: Any = None,
                   xrtol: float = 0.0, c1: float = 1e-4, c2: float = 0.9,
-                  hess_inv0: Any = None) -> OptimizeResult:
+                  hess_inv0: Any = None, workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the BFGS quasi-Newton method.
 
     Options
@@ -79,6 +79,8 @@ def minimize_bfgs(ctx: RunContext, x0: FloatArray, *, gtol: float = 1e-5,
         Curvature constant of the line search (``0 < c1 < c2 < 1``).
     hess_inv0 : None or ndarray, shape (n, n)
         Initial inverse-Hessian estimate (symmetric positive definite); None: the identity.
+    workers : int or map-like callable, optional
+        Accepted for compatibility with scipy; finite differences are evaluated serially here.
 
     Returns
     -------

@@ -64,7 +64,7 @@ class _PolakRibiereStep:
 def minimize_cg(ctx: RunContext, x0: FloatArray, *, gtol: float = 1e-5, norm: float = np.inf,
                 eps: float | FloatArray = _EPSILON, maxiter: int | None = None,
                 finite_diff_rel_step: Any = None, c1: float = 1e-4,
-                c2: float = 0.4) -> OptimizeResult:
+                c2: float = 0.4, workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the nonlinear conjugate gradient method (PR+).
 
     Options
@@ -84,6 +84,8 @@ def minimize_cg(ctx: RunContext, x0: FloatArray, *, gtol: float = 1e-5, norm: fl
         Armijo (sufficient decrease) constant of the line search.
     c2 : float
         Curvature constant of the line search (``0 < c1 < c2 < 1``).
+    workers : int or map-like callable, optional
+        Accepted for compatibility with scipy; finite differences are evaluated serially here.
 
     Returns
     -------

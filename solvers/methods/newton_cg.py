@@ -104,7 +104,8 @@ class _ProductCounter:
 
 def minimize_newton_cg(ctx: RunContext, x0: FloatArray, *, xtol: float = 1e-5,
                        eps: float | FloatArray = _EPSILON, maxiter: int | None = None,
-                       c1: float = 1e-4, c2: float = 0.9) -> OptimizeResult:
+                       c1: float = 1e-4, c2: float = 0.9,
+                       workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the line-search Newton-CG method (``jac`` required).
 
     Options
@@ -121,6 +122,8 @@ def minimize_newton_cg(ctx: RunContext, x0: FloatArray, *, xtol: float = 1e-5,
         Armijo (sufficient decrease) constant of the line search.
     c2 : float
         Curvature constant of the line search (``0 < c1 < c2 < 1``).
+    workers : int or map-like callable, optional
+        Accepted for compatibility with scipy; finite differences are evaluated serially here.
 
     Returns
     -------

@@ -8,8 +8,9 @@ radius; when steps get short the "resolution" (the radius floor) is lowered from
 ``initial_tr_radius`` to ``final_tr_radius``, and geometry steps (`_cobyqa_geometry`) keep the set
 well poised.  Bounds are always respected; linear constraints are used exactly, nonlinear ones
 through their models.  The result follows scipy 1.17's ``method='COBYQA'`` (fields ``x, fun,
-nfev, nit, status, success, message, maxcv``; its status codes and messages), except that the
-callback is called once per iteration (house rule) rather than once per evaluation.
+nfev, nit, status, success, message, maxcv``; its status codes and messages).  As scipy's, the
+callback is called after every evaluation with the best point so far (``nit`` counts the
+iterations; the trace records one row per iteration).
 
 Left out: Powell's boundary rotation for the normal step (done for the tangential step only) and
 ``disp`` output (handled by `minimize`).
@@ -17,12 +18,14 @@ Left out: Powell's boundary rotation for the normal step (done for the tangentia
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..._core.callback import Iterations
 from ..._core.context import RunContext
 from ..._result import OptimizeResult
 from .framework import TrustRegionSQP, build_models
@@ -60,15 +63,22 @@ class _Counters:
 
 
 class _Evaluator:
-    """Evaluates at reduced points, enforcing ``maxfev`` and ``f_target``."""
+    """Evaluates at reduced points, enforcing ``maxfev`` and ``f_target``; after each evaluation
+    reports the best point so far (at the current ``penalty()``) to the callback, as scipy."""
 
-    def __init__(self, pb: CobyqaProblem, maxfev: int, target: float, tol: float) -> None:
+    def __init__(self, pb: CobyqaProblem, maxfev: int, target: float, tol: float,
+                 iterations: Iterations | None = None) -> None:
         self.pb, self.maxfev, self.target, self.tol = pb, maxfev, target, tol
+        self.iterations = iterations   # None: no callback to call
+        self.penalty: Callable[[], float] = lambda: 0.0
 
     def __call__(self, z: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         if self.pb.nfev >= self.maxfev:
             raise _Stop(MAX_EVAL)
         f, cub, ceq, cv = self.pb(z)
+        if self.iterations is not None:
+            x_best, f_best, _ = self.pb.best_eval(self.penalty())
+            self.iterations.report_uncounted(x_best, f_best)
         if f <= self.target and cv <= self.tol:
             raise _Stop(TARGET)
         return f, cub, ceq
@@ -136,10 +146,13 @@ def minimize_cobyqa(ctx: RunContext, x0: FloatArray, *, maxfev: int | None = Non
     max_radius = 0.5 * float(np.min(pb.xu - pb.xl))
     if rhobeg > max_radius:
         rhobeg, rhoend = max_radius, min(rhoend, max_radius)
-    evaluate = _Evaluator(pb, maxfev, float(f_target), float(feasibility_tol))
+    its = ctx.iterations
+    evaluate = _Evaluator(pb, maxfev, float(f_target), float(feasibility_tol),
+                          its if its.has_callback else None)
     try:
         models = build_models(pb, rhobeg, _start_recorder(ctx, pb, evaluate))
         state = TrustRegionSQP(pb, models, pb.m_nl_ub or 0, pb.m_nl_eq or 0, rhobeg)
+        evaluate.penalty = lambda: state.penalty
     except _Stop as stop:   # scipy reports an exhausted budget here as the iteration limit
         status = TARGET if stop.status == TARGET else MAX_ITER
         return _result(pb, 0.0, stop.status == TARGET, status, 0)
@@ -175,7 +188,7 @@ def _main_loop(ctx: RunContext, pb: CobyqaProblem, state: TrustRegionSQP,
         except np.linalg.LinAlgError:
             status = LINALG
         x_best, f_best, _ = pb.best_eval(state.penalty)
-        ctx.iterations.step(x_best, f_best)
+        ctx.iterations.count_unreported(x_best, f_best)  # the callback ran at each evaluation
     return _result(pb, state.penalty, status in (RADIUS, TARGET), status, n_iter)
 
 

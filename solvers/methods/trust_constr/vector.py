@@ -119,14 +119,19 @@ class NonlinearFunction:
         out = np.atleast_1d(np.asarray(self._fun(np.array(x, copy=True))))
         return out if np.iscomplexobj(out) else out.astype(float)
 
+    def _dense_jacobian(self, x: Any) -> Any:
+        """``jac(x)`` as a 2-d array: a sparse matrix densified, a 1-d array as one row."""
+        J = self._jac(np.array(x, copy=True))
+        if hasattr(J, "toarray"):  # a sparse matrix: dense here
+            self.returned_sparse = True
+            J = J.toarray()
+        J = np.atleast_2d(np.asarray(J))
+        return J if np.iscomplexobj(J) else J.astype(float, copy=False)
+
     def _jacobian(self, x: FloatArray) -> FloatArray:
         if callable(self._jac):
             self.njev += 1
-            J = self._jac(x.copy())
-            if hasattr(J, "toarray"):  # a sparse matrix: dense here
-                self.returned_sparse = True
-                J = J.toarray()
-            J = np.atleast_2d(np.asarray(J, dtype=float))
+            J = self._dense_jacobian(x)
         else:  # each difference is a counted evaluation
             J = approx_jacobian(self._evaluate, x, self.f, method=self._jac, **self._fd)
         if J.shape != (self.m, self.n):
@@ -148,8 +153,7 @@ class NonlinearFunction:
     def jac_product(self, x: Any, v: FloatArray) -> Any:
         """``J(x)^T v`` with a fresh Jacobian (finite-difference Hessian products)."""
         self.njev += 1
-        J = np.atleast_2d(np.asarray(self._jac(np.array(x, copy=True))))
-        return J.T @ v
+        return self._dense_jacobian(x).T @ v
 
     # -- scipy's VectorFunction memo ---------------------------------------------------------
     def _move(self, x: FloatArray) -> None:

@@ -9,6 +9,8 @@ status 3, "A linalg error occurred, such as a non-psd Hessian." (as scipy's).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -64,7 +66,7 @@ class DoglegStep:
 
 def minimize_dogleg(ctx: RunContext, x0: FloatArray, *, initial_trust_radius: float = 1.0,
                     max_trust_radius: float = 1000.0, eta: float = 0.15, gtol: float = 1e-4,
-                    maxiter: int | None = None) -> OptimizeResult:
+                    maxiter: int | None = None, workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the dog-leg trust-region method.
 
     Needs ``jac`` (a callable or True) and ``hess`` (a callable returning a dense, positive

@@ -130,6 +130,8 @@ COMMON_OPTIONS_DOC = """initial_trust_radius : float
         Terminate successfully when the gradient's Euclidean norm is below `gtol`.
     maxiter : int
         Maximum number of iterations (default ``200 * n``).
+    workers : int or map-like callable, optional
+        Accepted for compatibility with scipy; finite differences are evaluated serially here.
 """
 
 

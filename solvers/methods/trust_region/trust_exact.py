@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -165,7 +166,8 @@ class MoreSorensenStep:
 def minimize_trust_exact(ctx: RunContext, x0: FloatArray, *, initial_trust_radius: float = 1.0,
                          max_trust_radius: float = 1000.0, eta: float = 0.15,
                          gtol: float = 1e-4, maxiter: int | None = None,
-                         subproblem_maxiter: float | None = None) -> OptimizeResult:
+                         subproblem_maxiter: float | None = None,
+                         workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the nearly exact trust-region method.
 
     Needs ``jac`` (a callable or True) and ``hess`` (a callable returning a dense (n, n) array;

@@ -22,6 +22,7 @@ per point, so solving the same point again with a smaller radius needs no new pr
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -127,7 +128,7 @@ class LanczosGLTR:
 def minimize_trust_krylov(ctx: RunContext, x0: FloatArray, *, initial_trust_radius: float = 1.0,
                           max_trust_radius: float = 1000.0, eta: float = 0.15,
                           gtol: float = 1e-4, maxiter: int | None = None,
-                          inexact: bool = True) -> OptimizeResult:
+                          inexact: bool = True, workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the Krylov (GLTR) trust-region method.
 
     Needs ``jac`` (a callable or True) and either ``hess`` (a callable, '2-point', '3-point',

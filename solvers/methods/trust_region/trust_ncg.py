@@ -10,6 +10,7 @@ appears, and when the residual falls below ``min(0.5, sqrt(||g||)) ||g||``.  Onl
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,7 +72,8 @@ class SteihaugCG:
 
 def minimize_trust_ncg(ctx: RunContext, x0: FloatArray, *, initial_trust_radius: float = 1.0,
                        max_trust_radius: float = 1000.0, eta: float = 0.15,
-                       gtol: float = 1e-4, maxiter: int | None = None) -> OptimizeResult:
+                       gtol: float = 1e-4, maxiter: int | None = None,
+                       workers: Any = None) -> OptimizeResult:
     """Minimize a scalar function with the Newton conjugate-gradient trust-region method.
 
     Needs ``jac`` (a callable or True) and either ``hess`` (a callable, '2-point', '3-point',
