@@ -158,7 +158,7 @@ def _gradients_at(obj: BatchObjective, ids: IntArray, accepted: BoolArray, x: Fl
     rows = np.flatnonzero(accepted)
     if rows.size == 0:
         return
-    known = Evaluation(f[rows], None, [None] * rows.size)
+    known = Evaluation(f[rows], None, {})
     ev = obj.values_and_gradients(x[rows], ids[rows], known=known)
     assert ev.g is not None
     g[rows] = ev.g

@@ -42,17 +42,17 @@ class Evaluation:
         Objective values (NaN where ``error`` is set).
     g : ndarray, shape (m, d) or None
         Gradients, when they were asked for.
-    error : list of (str or None), length m
-        Exception text per point where ``fun`` or ``jac`` raised, else None.
+    error : dict of int to str
+        Exception text by point, for the points where ``fun`` or ``jac`` raised (usually empty).
     """
 
     f: FloatArray
     g: FloatArray | None
-    error: list[str | None]
+    error: dict[int, str]
 
     def failure(self, row: int) -> str | None:
         """Return why point ``row`` failed (an exception or a non-finite value), or None."""
-        if self.error[row] is not None:
+        if row in self.error:
             return f"The objective function raised {self.error[row]}"
         value = self.f[row]
         if not np.isfinite(value):
@@ -64,7 +64,9 @@ class Evaluation:
 
     def failed(self) -> npt.NDArray[np.bool_]:
         """Mask (m,) of the points that raised or gave a non-finite value or gradient."""
-        bad = ~np.isfinite(self.f) | np.array([e is not None for e in self.error], dtype=bool)
+        bad = ~np.isfinite(self.f)
+        if self.error:
+            bad[list(self.error)] = True
         if self.g is not None:
             bad |= ~np.isfinite(self.g).all(axis=1)
         return bad
@@ -148,12 +150,12 @@ class BatchObjective:
                 f"got shape {g.shape}")
         return g
 
-    def _rows(self, X: FloatArray) -> tuple[FloatArray, FloatArray | None, list[str | None]]:
+    def _rows(self, X: FloatArray) -> tuple[FloatArray, FloatArray | None, dict[int, str]]:
         """Evaluate every row of ``X`` in blocks; a block that raises is redone row by row."""
         m = X.shape[0]
         f = np.empty(m)
         g = np.empty((m, self.d)) if self.jac is True else None
-        error: list[str | None] = [None] * m
+        error: dict[int, str] = {}
         for lo in range(0, m, self.block_rows):
             hi = min(m, lo + self.block_rows)
             try:
@@ -169,7 +171,7 @@ class BatchObjective:
         return f, g, error
 
     def _rows_one_by_one(self, X: FloatArray, lo: int, hi: int, f: FloatArray,
-                         g: FloatArray | None, error: list[str | None]) -> None:
+                         g: FloatArray | None, error: dict[int, str]) -> None:
         for i in range(lo, hi):
             try:
                 fi, gi = self._call_block(X[i:i + 1])
@@ -185,15 +187,15 @@ class BatchObjective:
             if g is not None and gi is not None:
                 g[i] = gi[0]
 
-    def _jac_rows(self, X: FloatArray) -> tuple[FloatArray, list[str | None]]:
+    def _jac_rows(self, X: FloatArray) -> tuple[FloatArray, dict[int, str]]:
         assert callable(self.jac)
         try:
-            return self._check_g(self.jac(X, *self.args), X), [None] * X.shape[0]
+            return self._check_g(self.jac(X, *self.args), X), {}
         except BatchShapeError:
             raise
         except Exception:
             g = np.empty_like(X)
-            error: list[str | None] = [None] * X.shape[0]
+            error: dict[int, str] = {}
             for i in range(X.shape[0]):
                 try:
                     g[i] = self._check_g(self.jac(X[i:i + 1], *self.args), X[i:i + 1])[0]
@@ -229,8 +231,7 @@ class BatchObjective:
             assert base is not None
             g, jac_error = self._jac_rows(X)
             self.njev[ids] += 1
-            error = [b if b is not None else j for b, j in zip(base.error, jac_error)]
-            return Evaluation(base.f, g, error)
+            return Evaluation(base.f, g, {**jac_error, **base.error})
         return self._finite_differences(X, ids, base)
 
     def steps(self, X: FloatArray) -> FloatArray:
@@ -258,7 +259,8 @@ class BatchObjective:
             stacked = np.concatenate([X, shifted])
             f_all, _, err_all = self._rows(stacked)
             f0, f_shift = f_all[:m], f_all[m:].reshape(m, d)
-            error0, err_shift = err_all[:m], err_all[m:]
+            error0 = {r: e for r, e in err_all.items() if r < m}
+            err_shift = {r - m: e for r, e in err_all.items() if r >= m}
             self.nfev[ids] += d + 1
         else:
             f_flat, _, err_shift = self._rows(shifted)
@@ -267,8 +269,7 @@ class BatchObjective:
         self.njev[ids] += 1
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a failed start
             g = (f_shift - f0[:, np.newaxis]) / h
-        error = list(error0)
-        for i in range(m):
-            if error[i] is None:
-                error[i] = next((e for e in err_shift[i * d:(i + 1) * d] if e is not None), None)
+        error = dict(error0)
+        for r in sorted(err_shift):  # the first failing shifted row of a start names it
+            error.setdefault(r // d, err_shift[r])
         return Evaluation(f0, g, error)
