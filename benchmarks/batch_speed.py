@@ -7,7 +7,10 @@ difference gradients everywhere, as a user without a gradient would run it): a p
 ``scipy.optimize.minimize``, a loop of our per-start ``solvers.minimize``, and one
 ``solvers.minimize_batch`` call on the model's vectorised objective. Printed: seconds for each
 (best of ``--repeat``), starts/s, the ratios scipy/batched and ours/batched, how many batched
-starts reach the scipy loop's minimum (f within 1e-6 relative, or lower), and the machine load.
+starts reach the scipy loop's minimum (f within 1e-6 relative, or lower), the share of the
+batched time spent inside the vectorised objective, the ceiling that share implies (scipy loop
+time / time in the batched objective: the ratio with zero solver overhead at the same number of
+evaluated rows), and the machine load.
 Targets (issue 9): >= 30x on cheap fits, >= 100x on 10-d FD problems, >= 3x on GARCH and OU.
 """
 
@@ -118,20 +121,31 @@ def run(n_starts: int, repeat: int, skip_ours: bool) -> list[dict[str, Any]]:
     for case in cases(n_starts):
         t_scipy, f_scipy = _timed(lambda: _loop(scipy.optimize.minimize, case), repeat)
         t_ours = np.nan if skip_ours else _timed(lambda: _loop(solvers.minimize, case), repeat)[0]
-        t_batch, res = _timed(lambda: solvers.minimize_batch(case.batch, case.x0,
+        spent = [0.0]
+
+        def timed_batch(X: FloatArray, case: Case = case) -> FloatArray:
+            start = time.perf_counter()
+            out = case.batch(X)
+            spent[0] += time.perf_counter() - start
+            return out
+
+        t_batch, res = _timed(lambda: solvers.minimize_batch(timed_batch, case.x0,
                                                               bounds=case.bounds), repeat)
+        t_objective = spent[0] / repeat
         same = res.fun <= f_scipy + 1e-6 * np.maximum(np.abs(f_scipy), 1.0)
         rows.append({"problem": case.name, "starts": n_starts, "scipy_s": t_scipy,
                      "ours_s": t_ours, "batch_s": t_batch, "scipy_ratio": t_scipy / t_batch,
                      "ours_ratio": t_ours / t_batch, "target": case.target,
-                     "same_min": float(same.mean()), "batch_starts_per_s": n_starts / t_batch})
+                     "same_min": float(same.mean()), "batch_starts_per_s": n_starts / t_batch,
+                     "objective_share": t_objective / t_batch,
+                     "ceiling": t_scipy / t_objective})
         print(_format(rows[-1]), flush=True)
     return rows
 
 
 HEADER = ("| problem | starts | scipy loop s | per-start loop s | batched s | batched starts/s "
-          "| scipy / batched | per-start / batched | target | same minimum |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
+          "| scipy / batched | per-start / batched | target | same minimum | objective share "
+          "| ceiling |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _format(row: dict[str, Any]) -> str:
@@ -139,7 +153,8 @@ def _format(row: dict[str, Any]) -> str:
     return (f"| {row['problem']} | {row['starts']} | {row['scipy_s']:.3f} | {row['ours_s']:.3f} "
             f"| {row['batch_s']:.3f} | {row['batch_starts_per_s']:.0f} "
             f"| {row['scipy_ratio']:.1f}x | {row['ours_ratio']:.1f}x "
-            f"| >= {row['target']:.0f}x ({met}) | {100 * row['same_min']:.1f} % |")
+            f"| >= {row['target']:.0f}x ({met}) | {100 * row['same_min']:.1f} % "
+            f"| {100 * row['objective_share']:.0f} % | {row['ceiling']:.0f}x |")
 
 
 def main(argv: list[str] | None = None) -> None:
