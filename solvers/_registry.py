@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._result import OptimizeWarning
-
 from .methods.bfgs import minimize_bfgs
 from .methods.cg import minimize_cg
 from .methods.cobyla import minimize_cobyla
