@@ -104,6 +104,7 @@ def lsei(a: FloatArray, b: FloatArray, e: FloatArray, f: FloatArray, g: FloatArr
     else:
         q1, q2, r1, x_eq = None, _identity(n), None, _zeros(n)
     a2, b2 = a @ q2, b - a @ x_eq
+    y2: FloatArray | None
     if me == n:
         y2, mu = np.zeros(0), np.zeros(mg)
     elif mg == 0:
