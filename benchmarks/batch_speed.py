@@ -27,12 +27,12 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-import scipy.optimize  # noqa: E402
+import scipy.optimize  # type: ignore[import-untyped]  # noqa: E402
 
 import solvers  # noqa: E402
 from calib.datasets import simulate_datasets  # noqa: E402
@@ -48,7 +48,7 @@ class Case:
     name: str
     scalar: Callable[[FloatArray], float]
     batch: Callable[[FloatArray], FloatArray]
-    bounds: list[tuple[float | None, float | None]] | None
+    bounds: Sequence[tuple[float | None, float | None]] | None
     x0: FloatArray
     target: float
 
