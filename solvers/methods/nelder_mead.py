@@ -170,7 +170,7 @@ def minimize_nelder_mead(ctx: RunContext, x0: FloatArray, *, maxiter: int | None
         sim = default_simplex(x0)
     else:
         sim = validate_simplex(initial_simplex, n)
-    maxiter, maxfun = iteration_limits(maxiter, maxfev, n)
+    iteration_limit, maxfun = iteration_limits(maxiter, maxfev, n)
 
     bounds = ctx.bounds
     if bounds is not None:
@@ -206,7 +206,7 @@ def minimize_nelder_mead(ctx: RunContext, x0: FloatArray, *, maxiter: int | None
 
     coef = simplex_coefficients(adaptive, n)
     iterations = 1
-    while obj.nfev < maxfun and iterations < maxiter:
+    while obj.nfev < maxfun and iterations < iteration_limit:
         if _converged(sim, fsim, xatol, fatol):
             break
         try:
@@ -220,7 +220,7 @@ def minimize_nelder_mead(ctx: RunContext, x0: FloatArray, *, maxiter: int | None
         order = fsim.argsort()
         sim, fsim = sim[order], fsim[order]
         its.step(sim[0], float(fsim[0]))
-    return _result(sim, fsim, iterations, obj.nfev, maxiter, maxfun)
+    return _result(sim, fsim, iterations, obj.nfev, iteration_limit, maxfun)
 
 
 def _result(sim: FloatArray, fsim: FloatArray, nit: int, nfev: int, maxiter: float,

@@ -76,7 +76,7 @@ def _replaces_direction(fx: float, fx2: float, fval: float, delta: float) -> boo
 
 def _status(x: FloatArray, fval: float, nit: int, nfev: int, maxiter: float, maxfev: float,
             lower: FloatArray | None, upper: FloatArray | None) -> str:
-    if lower is not None and (np.any(lower > x) or np.any(x > upper)):
+    if lower is not None and upper is not None and (np.any(lower > x) or np.any(x > upper)):
         return "out_of_bounds"
     if nfev >= maxfev:
         return "maxfev"
@@ -144,7 +144,8 @@ def minimize_powell(ctx: RunContext, x0: FloatArray, *, xtol: float = 1e-4, ftol
             break
         displacement = x - x_old
         x_old = x.copy()
-        reach = 1.0 if lower is None else feasible_step_range(x, displacement, lower, upper)[1]
+        reach = 1.0 if lower is None or upper is None else feasible_step_range(
+            x, displacement, lower, upper)[1]
         fx2 = evaluate(x + min(reach, 1) * displacement)
         if _replaces_direction(fx, fx2, fval, delta):
             fval, x, step = line_minimize(evaluate, x, displacement, fval, tol=tol,

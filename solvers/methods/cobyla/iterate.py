@@ -12,6 +12,7 @@ Exit flags are PRIMA's (scipy 1.17 returns them as ``status``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +99,18 @@ def new_radius(delta: float, dnorm: float, ratio: float) -> float:
 class _Run:
     """State of one run: the simplex, radii, penalty, filter and counters."""
 
+    # set by `iterate` (the trust-region state)
+    simplex: Simplex
+    rho: float
+    delta: float
+    cpen: float
+    ratio: float
+    jdrop_tr: int | None
+    d: FloatArray
+    dnorm: float
+    short: bool
+    bad_step: bool
+
     def __init__(self, problem: CobylaProblem, settings: CobylaSettings,
                  its: Iterations) -> None:
         self.problem, self.settings, self.its = problem, settings, its
@@ -152,7 +165,7 @@ class _Run:
                 conmat[:, [j, n]] = conmat[:, [n, j]]
                 sim[:, n] = z
                 sim[j, :j + 1] = -steps[j]
-        simi = np.linalg.inv(sim[:, :n])
+        simi = cast(FloatArray, np.linalg.inv(sim[:, :n]))
         return Simplex(sim, simi, fval, conmat, cval, p.a_lin)
 
     # -- one evaluated trial point -------------------------------------------------------------

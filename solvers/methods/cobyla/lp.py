@@ -19,6 +19,7 @@ are kept non-negative.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -100,7 +101,7 @@ def _qr_move_to_end(cols: FloatArray, z: FloatArray, zdota: FloatArray, i: int) 
 
 
 def _lstsq(a: FloatArray, rhs: FloatArray) -> FloatArray:
-    return np.linalg.lstsq(a, rhs, rcond=None)[0]
+    return cast(FloatArray, np.linalg.lstsq(a, rhs, rcond=None)[0])
 
 
 @dataclass

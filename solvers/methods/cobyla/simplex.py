@@ -15,6 +15,7 @@ the PRIMA reference implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -95,7 +96,7 @@ class Simplex:
         err = _inverse_error(simi, sim)
         if err > 0.1 or np.isnan(err):
             try:
-                fresh = np.linalg.inv(sim)
+                fresh = cast(FloatArray, np.linalg.inv(sim))
             except np.linalg.LinAlgError:
                 fresh = None
             if fresh is not None:

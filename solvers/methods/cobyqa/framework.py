@@ -10,6 +10,8 @@ linearised constraints at least as satisfied.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
 
@@ -40,9 +42,9 @@ def least_squares_multipliers(jac_ineq: FloatArray, jac_eq: FloatArray, grad: Fl
     if lam.size:
         e = comp.T @ jac_ineq.T
         lam, _, _ = nnls(e, -(comp.T @ grad), max(3 * lam.size, 50))
-    mu = np.zeros(jac_eq.shape[0])
+    mu: FloatArray = np.zeros(jac_eq.shape[0])
     if mu.size:
-        mu = np.linalg.lstsq(jac_eq.T, -(grad + jac_ineq.T @ lam), rcond=None)[0]
+        mu = cast(FloatArray, np.linalg.lstsq(jac_eq.T, -(grad + jac_ineq.T @ lam), rcond=None)[0])
     return lam, mu
 
 
@@ -126,7 +128,7 @@ class TrustRegionSQP:
         aub, bub, aeq, beq = self.linearizations(x)
         xl, xu = self.pb.xl - x, self.pb.xu - x
         normal = normal_step(aub, bub, aeq, beq, xl, xu, BYRD_OMOJOKUN * self.radius)
-        radius = np.sqrt(max(self.radius ** 2 - normal @ normal, 0.0))
+        radius = np.sqrt(max(self.radius ** 2 - float(normal @ normal), 0.0))
         xl, xu = xl - normal, xu - normal
         bub = np.maximum(bub - aub @ normal, 0.0)
         g = self.models.gradient(x)[0] + self.lag_hess_prod(normal)
@@ -155,10 +157,10 @@ class TrustRegionSQP:
         g_lag = g0[0] + models.xpt @ (lam[0] * (models.xpt.T @ (x - models.x_base)))
         xl, xu = self.pb.xl - x, self.pb.xu - x
         step = cauchy_geometry(g_lag, curv, xl, xu, self.radius)
-        sigma = abs(models.determinants(x + step, k))
+        sigma = abs(cast(float, models.determinants(x + step, k)))
         others = np.delete(models.xpt - models.xpt[:, self.best, None], self.best, axis=1)
         alt = spider_geometry(g_lag, curv, others, xl, xu, self.radius)
-        sigma_alt = abs(models.determinants(x + alt, k))
+        sigma_alt = abs(cast(float, models.determinants(x + alt, k)))
         if sigma_alt > sigma:
             step, sigma = alt, sigma_alt
         if self.pb.kind in ("linearly constrained", "nonlinearly constrained"):
@@ -190,7 +192,8 @@ class TrustRegionSQP:
                   float(np.max(np.abs(alt[~free_up]), initial=0.0)),
                   float(np.max(np.abs(aub[~free_ub] @ alt), initial=0.0)))
         tol = min(10.0 * tol, 1e-2 * float(np.linalg.norm(alt)))
-        if viol <= tol and abs(self.models.determinants(self.x_best + alt, k)) >= 0.1 * sigma:
+        if viol <= tol and abs(cast(float, self.models.determinants(self.x_best + alt, k))
+                               ) >= 0.1 * sigma:
             return np.clip(alt, xl, xu)
         return step
 
@@ -273,6 +276,7 @@ class TrustRegionSQP:
         ``x_best``."""
         models = self.models
         dist_sq = np.sum((models.xpt - models.xpt[:, self.best, None]) ** 2, axis=0)
+        sigma: FloatArray | float
         if x_new is None:
             weights, sigma = dist_sq, 1.0
         else:

@@ -109,6 +109,16 @@ class TncRun:
         Resolved options.
     """
 
+    # set by `solve` (the main loop's state)
+    g: FloatArray
+    gnorm: float
+    f_last_constraint: float
+    f_last_reset: float
+    difnew: float
+    epsred: float
+    icycle: int
+    newcon: bool
+
     def __init__(self, obj: ScalarObjective, iterations: Any, x0: FloatArray, f0: float,
                  g0: FloatArray, scaling: Scaling, settings: TncSettings) -> None:
         self.obj, self.its, self.sc, self.opt = obj, iterations, scaling, settings

@@ -20,6 +20,7 @@ These helpers serve the subproblem solvers of ``dogleg``, ``trust-ncg``, ``trust
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -61,12 +62,12 @@ def gershgorin_bounds(h: FloatArray) -> tuple[float, float]:
 
 def solve_upper(u: FloatArray, b: FloatArray) -> FloatArray:
     """Solve ``u x = b`` for the upper-triangular ``u``, shape (n, n)."""
-    return np.linalg.solve(u, b)
+    return cast(FloatArray, np.linalg.solve(u, b))
 
 
 def solve_upper_transposed(u: FloatArray, b: FloatArray) -> FloatArray:
     """Solve ``u^T x = b`` for the upper-triangular ``u``, shape (n, n)."""
-    return np.linalg.solve(u.T, b)
+    return cast(FloatArray, np.linalg.solve(u.T, b))
 
 
 def _partial_upper_cholesky(a: FloatArray) -> tuple[FloatArray, int]:
@@ -100,7 +101,7 @@ def upper_cholesky(a: FloatArray) -> tuple[FloatArray, int]:
         positive definite.
     """
     try:
-        return np.linalg.cholesky(a).T, 0
+        return cast(FloatArray, np.linalg.cholesky(a).T), 0
     except np.linalg.LinAlgError:
         return _partial_upper_cholesky(a)
 
