@@ -235,7 +235,7 @@ def minimize(fun: Callable[..., Any], x0: Any, args: Any = (), method: Any = Non
         Termination tolerance, mapped onto each method's own options as scipy maps it.
     callback : callable, optional
         ``callback(xk)`` after each iteration, or ``callback(intermediate_result)``; raising
-        `StopIteration` ends the run with status 99.
+        `StopIteration` ends the run with the method's scipy status (99 for most).
     options : dict, optional
         Method options (see `show_options`), plus ``trace=True`` to record ``result.trace``.
 

@@ -26,8 +26,9 @@ Deliberate differences from scipy 1.17, each to honour a promise scipy's COBYLA 
 * **``maxiter`` is honoured exactly**: ``nfev <= maxiter`` always (scipy raises a budget below
   n + 2 to n + 2 with a warning);
 * a NaN or infinite objective value ends the run with status -2 and the house message (scipy
-  replaces it by 1e30 and continues); a callback raising `StopIteration` ends it with status 99
-  (scipy: 30), as for every method of this package.
+  replaces it by 1e30 and continues).
+
+A callback raising `StopIteration` ends the run with scipy's status 30 and message.
 """
 
 from __future__ import annotations
