@@ -1,19 +1,25 @@
-"""Sweep throughput (starts per second): calib on 1 and 2 Dask workers vs a plain scipy loop.
+"""Sweep throughput (starts per second): calib per-start and batched on 1 and 2 Dask workers
+vs a plain scipy loop and a ``multiprocessing.Pool(2)`` of scipy.
 
-Run from the repository root:  python -m benchmarks.sweep_throughput [--starts 64] [--models ou garch11]
+Run from the repository root:
+``python -m benchmarks.sweep_throughput [--starts 64] [--models ou garch11] [--modes per-start]``
 
 For each demo model the same simulated datasets and the same start points (calib's sampler) are
-solved three ways, in one run:
+solved, in one run, by:
 
-* ``scipy loop``: ``scipy.optimize.minimize`` in a plain Python loop in this process, on the
-  same objective in the same internal (log) coordinates with the same bounds and method;
-* ``calib, 1 worker`` and ``calib, 2 workers``: the whole ``calib run`` path (planner, embedded
-  LocalCluster started beforehand, tasks, zarr store writes, selection), timed from submission
-  to the finished store.
+* ``loop``: ``scipy.optimize.minimize`` in a plain Python loop in this process, on the same
+  objective in the same internal (log) coordinates with the same bounds and method;
+* ``pool2``: the same calls in a ``multiprocessing.Pool(2)``, split into as many pieces as
+  calib has tasks (pool start-up excluded);
+* ``calib per-start`` (``[run] batch = false``) and ``calib batched`` (the default for a
+  vectorised objective), each on 1 and 2 workers: the whole ``calib run`` path (planner with its
+  probe, tasks, zarr store writes, selection) on an embedded LocalCluster started beforehand,
+  timed from submission to the finished store, with ``[run].starts_per_task`` left to the
+  planner unless ``--starts-per-task`` is given.
 
-It prints starts/s for each and the ratios calib / scipy-loop (above 1: calib is faster).
-Cluster start-up and the workers' first imports are excluded from the calib timings (a long
-sweep amortises them) and start-up is reported separately.
+It prints starts/s and the ratios to the loop and to the pool (above 1: calib is faster), and
+the machine load before and after.  Cluster start-up and the workers' first imports are
+excluded from the calib timings (a long sweep amortises them) and reported separately.
 """
 
 from __future__ import annotations
@@ -46,15 +52,17 @@ TRUTH = {
 
 
 def make_spec(model: str, starts: int, datasets: int, points: int, method: str,
-              starts_per_task: int | None = None) -> SweepSpec:
+              starts_per_task: int | None = None, batch: bool = True) -> SweepSpec:
     tables = {
         "sweep": {"name": f"bench-{model}", "seed": 11},
         "model": {"builtin": model},
         "data": {"simulate": {"datasets": datasets, "points": points, "truth": TRUTH[model]}},
         "starts": {"n": starts, "sampler": "sobol"},
         "solver": {"method": method},
-        "run": {"starts_per_task": starts_per_task or max(1, starts // 4)},
+        "run": {"batch": batch},
     }
+    if starts_per_task is not None:
+        tables["run"]["starts_per_task"] = starts_per_task
     return parse_spec(tables, Path.cwd())
 
 
@@ -92,7 +100,7 @@ def scipy_pool(spec: SweepSpec, processes: int = 2) -> float:
     The work is split into as many pieces as calib has tasks (dataset x chunk), so both get
     the same granularity.
     """
-    per_task = min(spec.run.starts_per_task or spec.starts.n, spec.starts.n)
+    per_task = plan_sweep(spec).layout.starts_per_task
     pieces = [(problem, points[i:i + per_task], spec.solver.method)
               for problem, points in _scipy_jobs(spec)
               for i in range(0, len(points), per_task)]
@@ -139,23 +147,30 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--method", default="L-BFGS-B")
     parser.add_argument("--starts-per-task", type=int, default=None,
-                        help="[run].starts_per_task (default: starts // 4)")
+                        help="[run].starts_per_task (default: the planner's rule)")
+    parser.add_argument("--modes", nargs="*", default=["per-start", "batched"],
+                        choices=["per-start", "batched"])
     args = parser.parse_args()
     print(f"{args.datasets} datasets x {args.starts} starts, {args.points} points, "
           f"{args.method}, {os.cpu_count()} cores, {_load()}")
-    print(f"{'model':<9} {'loop/s':>8} {'pool2/s':>8} {'calib1/s':>9} {'calib2/s':>9} "
-          f"{'1w/loop':>8} {'2w/loop':>8} {'2w/pool':>8} {'startup s':>9}")
+    print(f"{'model':<9} {'mode':<10} {'B':>4} {'loop/s':>8} {'pool2/s':>8} {'calib1/s':>9} "
+          f"{'calib2/s':>9} {'1w/loop':>8} {'2w/loop':>8} {'2w/pool':>8} {'startup s':>9}")
     for model in args.models:
-        spec = make_spec(model, args.starts, args.datasets, args.points, args.method,
+        base = make_spec(model, args.starts, args.datasets, args.points, args.method,
                          args.starts_per_task)
         total = args.starts * args.datasets
-        loop = total / scipy_loop(spec)
-        pool = total / scipy_pool(spec)
-        up1, t1 = calib_run(spec, 1)
-        up2, t2 = calib_run(spec, 2)
-        one, two = total / t1, total / t2
-        print(f"{model:<9} {loop:8.1f} {pool:8.1f} {one:9.1f} {two:9.1f} {one / loop:8.2f} "
-              f"{two / loop:8.2f} {two / pool:8.2f} {max(up1, up2):9.2f}")
+        loop = total / scipy_loop(base)
+        pool = total / scipy_pool(base)
+        for mode in args.modes:
+            spec = make_spec(model, args.starts, args.datasets, args.points, args.method,
+                             args.starts_per_task, batch=mode == "batched")
+            per_task = plan_sweep(spec).layout.starts_per_task
+            up1, t1 = calib_run(spec, 1)
+            up2, t2 = calib_run(spec, 2)
+            one, two = total / t1, total / t2
+            print(f"{model:<9} {mode:<10} {per_task:>4} {loop:8.1f} {pool:8.1f} {one:9.1f} "
+                  f"{two:9.1f} {one / loop:8.2f} {two / loop:8.2f} {two / pool:8.2f} "
+                  f"{max(up1, up2):9.2f}", flush=True)
     print(_load())
 
 

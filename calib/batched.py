@@ -20,7 +20,7 @@ import numpy.typing as npt
 from calib.problem import Problem
 from calib.run import StartOutcome, check_x0, run_start, warnings_note
 from calib.status import StartStatus
-from solvers import MESSAGES, TraceArrays
+from solvers import MESSAGES, TraceArrays, minimize_batch
 
 __all__ = ["BATCH_METHODS", "batch_applies", "run_batch"]
 
@@ -38,10 +38,8 @@ class _BatchTimeLimit(BaseException):
 
 def batch_applies(problem: Problem) -> bool:
     """True when ``problem``'s starts can run through the batched core (see the module doc)."""
-    import solvers
-
     return (problem.objective_batch is not None and not problem.constraints
-            and problem.method in BATCH_METHODS and hasattr(solvers, "minimize_batch"))
+            and problem.method in BATCH_METHODS)
 
 
 class _BatchObjective:
@@ -100,8 +98,6 @@ def run_batch(problem: Problem, starts: npt.ArrayLike, first: int, *,
         When ``batch_applies(problem)`` is False, or the vectorised objective returns the wrong
         shape (a programming error in it).
     """
-    from solvers import minimize_batch
-
     if not batch_applies(problem):
         raise ValueError(f"problem (method {problem.method!r}) cannot run batched; see "
                          "calib.batched.batch_applies")

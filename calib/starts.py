@@ -29,39 +29,6 @@ SAMPLER_IDS: dict[str, int] = {"uniform": 0, "lhs": 1, "sobol": 2}
 SAMPLERS: tuple[str, ...] = tuple(SAMPLER_IDS)
 
 
-def _uniform_unit(n: int, p: int, rng: np.random.Generator) -> FloatArray:
-    """Independent uniform points in [0, 1)^p; row i uses the i-th p draws of the stream."""
-    return rng.random((n, p))
-
-
-def _lhs_unit(n: int, p: int, rng: np.random.Generator) -> FloatArray:
-    """Latin hypercube in [0, 1)^p: each column has one point in every stratum [k/n, (k+1)/n).
-
-    Draw order (part of the reproducibility contract): an (n, p) jitter matrix, then one
-    permutation of ``range(n)`` per column, column by column.
-    """
-    jitter = rng.random((n, p))
-    strata = np.column_stack([rng.permutation(n) for _ in range(p)]) if p else np.empty((n, 0))
-    return (strata + jitter) / n
-
-
-def _sobol_unit(n: int, p: int, rng: np.random.Generator) -> FloatArray:
-    """The first n points of a scrambled Sobol sequence in [0, 1)^p."""
-    if p > MAX_DIMENSION:
-        raise ProblemError(
-            f"sampler 'sobol' supports at most {MAX_DIMENSION} parameters, got {p}; "
-            f"use 'lhs' or 'uniform'"
-        )
-    return sobol_points(n, p, rng=rng)
-
-
-_UNIT_SAMPLERS: dict[str, Callable[[int, int, np.random.Generator], FloatArray]] = {
-    "uniform": _uniform_unit,
-    "lhs": _lhs_unit,
-    "sobol": _sobol_unit,
-}
-
-
 def _parse_index(name: str, value: object, *, minimum: int) -> int:
     """Return ``value`` as an int >= minimum, or raise a ProblemError naming ``name``."""
     if isinstance(value, (bool, np.bool_)):
@@ -121,18 +88,8 @@ def sample_starts(parameters: Sequence[Parameter], n: int, *, sampler: str, seed
         For an unknown sampler, an invalid ``n``/``seed``/``dataset_index``, no parameters, or
         more parameters than the Sobol table holds.
     """
-    params = tuple(parameters)
-    if not params:
-        raise ProblemError("sample_starts needs at least one parameter, got none")
-    if sampler not in _UNIT_SAMPLERS:
-        raise ProblemError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    n = _parse_index("number of starts n", n, minimum=1)
-    seed = _parse_index("seed", seed, minimum=0)
-    dataset_index = _parse_index("dataset_index", dataset_index, minimum=0)
-    rng = np.random.default_rng([seed, dataset_index, SAMPLER_IDS[sampler]])
-    unit = _UNIT_SAMPLERS[sampler](n, len(params), rng)
-    lower, upper = _internal_box(params)
-    return _to_natural(params, lower + unit * (upper - lower))
+    return _sample_rows("sample_starts", parameters, n, 0, n, sampler=sampler, seed=seed,
+                        dataset_index=dataset_index)
 
 
 def starts_slice(parameters: Sequence[Parameter], n: int, start: int, stop: int, *,
@@ -162,20 +119,28 @@ def starts_slice(parameters: Sequence[Parameter], n: int, start: int, stop: int,
     ProblemError
         As `sample_starts`, or for a row range outside ``0..n``.
     """
+    return _sample_rows("starts_slice", parameters, n, start, stop, sampler=sampler, seed=seed,
+                        dataset_index=dataset_index)
+
+
+def _sample_rows(caller: str, parameters: Sequence[Parameter], n: object, start: object,
+                 stop: object, *, sampler: str, seed: object,
+                 dataset_index: object) -> FloatArray:
+    """Rows ``start:stop`` of the (n, p) start matrix, after checking every argument."""
     params = tuple(parameters)
     if not params:
-        raise ProblemError("starts_slice needs at least one parameter, got none")
-    if sampler not in _UNIT_SAMPLERS:
+        raise ProblemError(f"{caller} needs at least one parameter, got none")
+    if sampler not in _ROW_SAMPLERS:
         raise ProblemError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    n = _parse_index("number of starts n", n, minimum=1)
-    seed = _parse_index("seed", seed, minimum=0)
-    dataset_index = _parse_index("dataset_index", dataset_index, minimum=0)
-    start = _parse_index("start", start, minimum=0)
-    stop = _parse_index("stop", stop, minimum=start)
-    if stop > n:
-        raise ProblemError(f"start range {start}:{stop} exceeds the number of starts n={n}")
-    rng = np.random.default_rng([seed, dataset_index, SAMPLER_IDS[sampler]])
-    unit = _SLICE_SAMPLERS[sampler](n, len(params), start, stop, rng)
+    rows = _parse_index("number of starts n", n, minimum=1)
+    seed_value = _parse_index("seed", seed, minimum=0)
+    index = _parse_index("dataset_index", dataset_index, minimum=0)
+    first = _parse_index("start", start, minimum=0)
+    last = _parse_index("stop", stop, minimum=first)
+    if last > rows:
+        raise ProblemError(f"start range {first}:{last} exceeds the number of starts n={rows}")
+    rng = np.random.default_rng([seed_value, index, SAMPLER_IDS[sampler]])
+    unit = _ROW_SAMPLERS[sampler](rows, len(params), first, last, rng)
     lower, upper = _internal_box(params)
     return _to_natural(params, lower + unit * (upper - lower))
 
@@ -187,13 +152,20 @@ def _skip_doubles(rng: np.random.Generator, count: int) -> None:
 
 
 def _uniform_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
-    """Rows ``start:stop`` of `_uniform_unit` (n, p)."""
+    """Rows ``start:stop`` of n independent uniform points in [0, 1)^p; row i uses the i-th p
+    draws of the stream (the earlier rows' draws are skipped, not made)."""
     _skip_doubles(rng, start * p)
     return rng.random((stop - start, p))
 
 
 def _lhs_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
-    """Rows ``start:stop`` of `_lhs_unit` (n, p): jitter rows drawn, the rest skipped."""
+    """Rows ``start:stop`` of an n-point Latin hypercube in [0, 1)^p: each column has one
+    point in every stratum [k/n, (k+1)/n).
+
+    Draw order (part of the reproducibility contract): an (n, p) jitter matrix (only these
+    rows drawn, the others skipped), then one permutation of ``range(n)`` per column, column
+    by column.
+    """
     _skip_doubles(rng, start * p)
     jitter = rng.random((stop - start, p))
     _skip_doubles(rng, (n - stop) * p)
@@ -203,13 +175,16 @@ def _lhs_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -
 
 
 def _sobol_rows(n: int, p: int, start: int, stop: int, rng: np.random.Generator) -> FloatArray:
-    """Rows ``start:stop`` of `_sobol_unit` (n, p), generated from index ``start``."""
+    """Points ``start:stop`` of a scrambled Sobol sequence in [0, 1)^p, generated directly."""
     if p > MAX_DIMENSION:
-        _sobol_unit(0, p, rng)  # raises the sampler's error
+        raise ProblemError(
+            f"sampler 'sobol' supports at most {MAX_DIMENSION} parameters, got {p}; "
+            f"use 'lhs' or 'uniform'"
+        )
     return sobol_points(stop - start, p, rng=rng, first=start)
 
 
-_SLICE_SAMPLERS: dict[str, Callable[[int, int, int, int, np.random.Generator], FloatArray]] = {
+_ROW_SAMPLERS: dict[str, Callable[[int, int, int, int, np.random.Generator], FloatArray]] = {
     "uniform": _uniform_rows,
     "lhs": _lhs_rows,
     "sobol": _sobol_rows,

@@ -18,7 +18,7 @@ from distributed import Client, as_completed
 
 from calib.objectives import parse_objective_path
 from calib.selection import select_from_arrays
-from calib.status import FAILURE_CODES
+from calib.status import FAILURE_CODES, StartStatus
 
 from .plan import SweepPlan, pending_tasks, plan_sweep
 from .spec import SweepSpec
@@ -141,10 +141,11 @@ def selection_rows(store: Store, spec: SweepSpec | None = None) -> list[dict[str
     ``spec`` is the store's spec when the caller holds it parsed (else `Store.sweep_spec`).
     """
     parameters = (spec or store.sweep_spec).parameter_objects()
+    x, fun = store.read_final_points()
+    converged = store.read_status() == StartStatus.CONVERGED.code
     rows: list[dict[str, object]] = []
     for d, name in enumerate(store.layout.datasets):
-        arrays = store.read_dataset(d)
-        sel = select_from_arrays(name, arrays.x, arrays.fun, arrays.converged, parameters)
+        sel = select_from_arrays(name, x[d], fun[d], converged[d], parameters)
         rows.append({
             "dataset": name, "fun": sel.fun,
             "params": None if sel.x is None else dict(zip(store.layout.parameters,

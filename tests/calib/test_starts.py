@@ -11,7 +11,7 @@ from scipy.stats import qmc
 from calib.errors import ProblemError
 from calib.parameters import Parameter
 from calib.sobol import MAX_DIMENSION, sobol_points
-from calib.starts import SAMPLERS, explicit_starts, sample_starts, starts_slice
+from calib.starts import SAMPLER_IDS, SAMPLERS, explicit_starts, sample_starts, starts_slice
 
 PARAMS = (Parameter("a", -2.0, 3.0), Parameter("b", 1e-3, 1e3, log=True),
           Parameter("c", 0.0, 1.0))
@@ -225,3 +225,29 @@ def test_slices_far_into_the_matrix_are_bit_identical(sampler: str) -> None:
     for lo, hi in [(0, 1), (1499, 1501), (2047, 2049), (2999, 3000)]:
         part = starts_slice(PARAMS, 3000, lo, hi, sampler=sampler, seed=9, dataset_index=4)
         np.testing.assert_array_equal(part, full[lo:hi])
+
+
+def _reference_unit(sampler: str, n: int, p: int, rng: np.random.Generator) -> np.ndarray:
+    """The documented draw order, written out on the whole matrix (the contract to keep)."""
+    if sampler == "uniform":
+        return rng.random((n, p))
+    if sampler == "lhs":
+        jitter = rng.random((n, p))
+        return (np.column_stack([rng.permutation(n) for _ in range(p)]) + jitter) / n
+    return sobol_points(n, p, rng=rng)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_rows_follow_the_documented_draw_order(sampler: str) -> None:
+    n = 300
+    rng = np.random.default_rng([6, 3, SAMPLER_IDS[sampler]])
+    unit = _reference_unit(sampler, n, len(PARAMS), rng)
+    lower = np.array([p.internal_lower for p in PARAMS])
+    upper = np.array([p.internal_upper for p in PARAMS])
+    internal = lower + unit * (upper - lower)
+    natural = np.column_stack([p.to_natural(internal[:, j]) for j, p in enumerate(PARAMS)])
+    expected = np.clip(natural, [p.lower for p in PARAMS], [p.upper for p in PARAMS])
+    np.testing.assert_array_equal(sample_starts(PARAMS, n, sampler=sampler, seed=6,
+                                                dataset_index=3), expected)
+    np.testing.assert_array_equal(starts_slice(PARAMS, n, 123, 200, sampler=sampler, seed=6,
+                                               dataset_index=3), expected[123:200])

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +17,6 @@ import zarr
 from calib.run import StartOutcome
 from jobs.errors import StoreConflictError, StoreCorruptError
 from jobs.report import show_text, trace_text
-import jobs.store
 from jobs.store import STATUS_CODES, StartStatus, Store, StoreLayout
 from solvers import TraceArrays
 
@@ -221,13 +221,16 @@ def test_partial_last_chunk(tmp_path: Path) -> None:
 
 
 def test_chunk_marker_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a task killed half-way (here: its trace write fails) leaves its chunk marked not done
+    # a task killed half-way (here: after its result and trace arrays, before status) leaves
+    # its chunk marked not done
     store = create(tmp_path / "s.zarr")
+    write_together = Store._write_together
 
-    def die(*args: object) -> None:
+    def die(self: Store, *args: Any) -> None:
+        write_together(self, *args)
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(jobs.store, "_trace_block", die)
+    monkeypatch.setattr(Store, "_write_together", die)
     with pytest.raises(KeyboardInterrupt):
         store.write_chunk(0, 0, [outcome(0), outcome(1)])
     reopened = Store.open(tmp_path / "s.zarr")
