@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import scipy.optimize
-import scipy.sparse
+import scipy.optimize  # type: ignore[import-untyped]
+import scipy.sparse  # type: ignore[import-untyped]
 
 import solvers
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import scipy.optimize
+import scipy.optimize  # type: ignore[import-untyped]
 
 import solvers
 from solvers import Bounds, LinearConstraint, NonlinearConstraint
