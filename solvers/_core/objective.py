@@ -81,6 +81,7 @@ class ScalarObjective:
         self._fd_abs = eps if jac is None or jac is False else None
         self._fd_rel = rel_step
         self._uses_fd = not (callable(jac) or jac is True)
+        self._jac_alone = callable(jac)  # a gradient needs no value at the same point
         self._lb, self._ub = lb, ub
         self.max_nfev = max_nfev
         self.nfev = 0
@@ -135,32 +136,45 @@ class ScalarObjective:
 
     def fun(self, x: FloatArray) -> float:
         """Return ``fun(x)``, reusing the value at the last point."""
-        if self._at(x):
-            return self._f  # type: ignore[return-value]
-        self._x = None
+        at = self._at(x)
+        if at and self._f is not None:
+            return self._f
+        if not at:
+            self._x, self._g = None, None
         self._count()
-        xk = np.array(x, dtype=float)   # kept: the memoised (and possibly best) point
+        xk = np.array(x, dtype=float) if self._x is None else self._x  # the memoised point
         out = self._fun(xk.copy(), *self._args)
         if self._returns_grad:
             out, self._g_raw = out
         f = self._check(xk, as_scalar(out), owned=True)
-        self._x, self._f, self._g = xk, f, None
+        self._x, self._f = xk, f
         return f
 
     def grad(self, x: FloatArray) -> FloatArray:
-        """Return the gradient at ``x``, shape (n,), reusing the one at the last point."""
+        """Return the gradient at ``x``, shape (n,), reusing the one at the last point.
+
+        A callable ``jac`` at a new point is called alone (``fun`` is evaluated when asked for,
+        as scipy's ScalarFunction does); the other sources need ``fun(x)`` first."""
+        if self._jac_alone:
+            if not self._at(x):
+                self._x, self._f, self._g = np.array(x, dtype=float), None, None
+            elif self._g is not None:
+                return self._g
+            xk: FloatArray = self._x  # type: ignore[assignment]
+            g = np.asarray(self._jac(xk.copy(), *self._args), dtype=float)
+            self.njev += 1
+            self._g = self._check_grad(g, xk.size)
+            return self._g
         f = self.fun(x)
         if self._g is not None:
             return self._g
-        xk: FloatArray = self._x  # type: ignore[assignment]
+        xk = self._x  # type: ignore[assignment]
         if self._returns_grad:
             g = np.asarray(self._g_raw, dtype=float)
-        elif self._uses_fd:
+        else:  # finite differences from fun(x)
             raw = self._evaluate_complex if self._fd_method == "cs" else self.evaluate
             g = approx_gradient(raw, xk, f, method=self._fd_method, rel_step=self._fd_rel,
                                 abs_step=self._fd_abs, lb=self._lb, ub=self._ub)
-        else:
-            g = np.asarray(self._jac(xk.copy(), *self._args), dtype=float)
         self.njev += 1
         self._g = self._check_grad(g, xk.size)
         return self._g
@@ -177,8 +191,8 @@ class ScalarObjective:
 
     def fun_and_grad(self, x: FloatArray) -> tuple[float, FloatArray]:
         """Return ``(fun(x), grad(x))``."""
-        g = self.grad(x)
-        return self._f, g  # type: ignore[return-value]
+        f = self.fun(x)
+        return f, self.grad(x)
 
     def cached_grad(self, x: FloatArray) -> FloatArray | None:
         """Return the gradient at ``x`` if it is already known, else None (no evaluation)."""

@@ -292,3 +292,19 @@ def test_non_scalar_objective_message_is_scipys() -> None:
     with pytest.raises(ValueError, match="The user-provided objective function must return a "
                                          "scalar value."):
         solvers.minimize(lambda x: x, np.array([1.0, 1.0]), method="BFGS")
+
+
+# -- counts with a quasi-Newton Hessian strategy -----------------------------------------------
+@pytest.mark.parametrize("method", ["trust-ncg", "trust-krylov", "Newton-CG", "trust-constr"])
+@pytest.mark.parametrize("strategy", ["BFGS", "SR1"])
+def test_quasi_newton_hessian_counts_are_scipys(method: str, strategy: str) -> None:
+    """A gradient at a point where the value is not needed is evaluated alone, as scipy's
+    ScalarFunction does (a rejected trust-region trial no longer re-evaluates ``fun``)."""
+    def run(lib: Any) -> Any:
+        return _recording(lambda: lib.minimize(
+            scipy.optimize.rosen, ROSEN_X0, method=method, jac=scipy.optimize.rosen_der,
+            hess=getattr(lib, strategy)()))[0]
+
+    ours, ref = run(solvers), run(scipy.optimize)
+    assert (ours.nfev, ours.njev, ours.nit) == (ref.nfev, ref.njev, ref.nit)
+    np.testing.assert_allclose(ours.x, ref.x, rtol=1e-7)
