@@ -308,3 +308,21 @@ def test_quasi_newton_hessian_counts_are_scipys(method: str, strategy: str) -> N
     ours, ref = run(solvers), run(scipy.optimize)
     assert (ours.nfev, ours.njev, ours.nit) == (ref.nfev, ref.njev, ref.nit)
     np.testing.assert_allclose(ours.x, ref.x, rtol=1e-7)
+
+
+@pytest.mark.parametrize("method", [m for m in ALL_METHODS if m != "trust-constr"])
+def test_a_callback_returning_true_does_not_stop_the_run(method: str) -> None:
+    """Only trust-constr honours a callback's True (tested with it); every other method of
+    scipy 1.17 ignores the return value, and so do ours."""
+    def always_true(intermediate_result: Any) -> bool:
+        return True
+
+    def run(minimize: Callable[..., Any], callback: Any) -> Any:
+        return _recording(lambda: minimize(scipy.optimize.rosen, ROSEN_X0, method=method,
+                                           callback=callback, **_derivatives(method)))[0]
+
+    for minimize in (solvers.minimize, scipy.optimize.minimize):
+        plain, with_true = run(minimize, None), run(minimize, always_true)
+        assert (with_true.status, with_true.nfev) == (plain.status, plain.nfev)
+    assert run(solvers.minimize, always_true).success == run(scipy.optimize.minimize,
+                                                             always_true).success
