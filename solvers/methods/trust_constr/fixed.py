@@ -137,7 +137,7 @@ def _free_constraint(con: Any, fv: FixedVariables) -> tuple[Any, FloatArray | No
         return (LinearConstraint(A[:, fv.free], con.lb - shift, con.ub - shift,
                                  con.keep_feasible), A[:, fv.fixed])
     if not isinstance(con, NonlinearConstraint):
-        raise ValueError("`constraint` of an unknown type is passed.")
+        raise ValueError("`constraint` of an unknown type is passed.")  # noqa: TRY004 - scipy's
     fun, jac, hess = con.fun, con.jac, con.hess
     free = fv.free
 
