@@ -6,11 +6,13 @@ start, checks the shape of what ``fun`` returns (a wrong shape is a programming 
 rows, the rows of that block are evaluated one at a time and only the rows that raise fail (their
 exception text is kept). Finite-difference gradients of ``m`` points take one ``fun`` call on
 ``m * d`` rows (``m * (d + 1)`` when the values at the points are not known yet), split into
-blocks of at most ``block_rows`` rows.
+blocks: of ``block_rows`` rows when that option is given, else of the size `blocks.BlockSizer`
+finds fastest for this objective (timed while the run goes; at most `DEFAULT_BLOCK_ROWS`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +20,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .blocks import BlockSizer
+
 __all__ = ["BatchObjective", "BatchShapeError", "Evaluation", "DEFAULT_BLOCK_ROWS"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-#: rows per ``fun`` call unless the ``block_rows`` option says otherwise
+#: most rows per ``fun`` call when the ``block_rows`` option is not given
 DEFAULT_BLOCK_ROWS = 16384
 _REL_STEP = float(np.sqrt(np.finfo(float).eps))
 
@@ -102,19 +106,21 @@ class BatchObjective:
         Relative step ``h = rel_step * sign(x) * max(1, |x|)``; default ``sqrt(eps)``.
     abs_step : float or None
         Absolute step instead of the relative rule, when given (scipy's ``eps`` option).
-    block_rows : int
-        Most rows passed to one ``fun`` call.
+    block_rows : int or None
+        Rows per ``fun`` call (the last block of a request may be smaller); None: chosen from
+        measured times (`blocks.BlockSizer`), at most `DEFAULT_BLOCK_ROWS`.
     """
 
     def __init__(self, fun: Callable[..., Any], jac: Callable[..., Any] | bool | None,
                  args: tuple[Any, ...], n_starts: int, d: int, lb: FloatArray, ub: FloatArray,
                  *, rel_step: float | None = None, abs_step: float | None = None,
-                 block_rows: int = DEFAULT_BLOCK_ROWS) -> None:
+                 block_rows: int | None = None) -> None:
         self.fun, self.jac, self.args, self.d = fun, jac, args, d
         self.lb, self.ub = lb, ub
         self.rel_step = _REL_STEP if rel_step is None else float(rel_step)
         self.abs_step = abs_step
-        self.block_rows = max(1, int(block_rows))
+        self.block_rows = None if block_rows is None else max(1, int(block_rows))
+        self.sizer = BlockSizer(DEFAULT_BLOCK_ROWS) if block_rows is None else None
         self.nfev = np.zeros(n_starts, dtype=np.int64)
         self.njev = np.zeros(n_starts, dtype=np.int64)
 
@@ -156,8 +162,15 @@ class BatchObjective:
         f = np.empty(m)
         g = np.empty((m, self.d)) if self.jac is True else None
         error: dict[int, str] = {}
-        for lo in range(0, m, self.block_rows):
-            hi = min(m, lo + self.block_rows)
+        if self.sizer is not None:
+            sizes = self.sizer.plan(m)
+        else:
+            assert self.block_rows is not None
+            sizes = [min(self.block_rows, m - lo) for lo in range(0, m, self.block_rows)]
+        hi = 0
+        for size in sizes:
+            lo, hi = hi, hi + size
+            started = time.perf_counter()
             try:
                 fb, gb = self._call_block(X[lo:hi])
             except BatchShapeError:
@@ -165,6 +178,8 @@ class BatchObjective:
             except Exception:  # isolate the failing rows of this block
                 self._rows_one_by_one(X, lo, hi, f, g, error)
                 continue
+            if self.sizer is not None:
+                self.sizer.record(size, time.perf_counter() - started)
             f[lo:hi] = fb
             if g is not None and gb is not None:
                 g[lo:hi] = gb
