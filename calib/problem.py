@@ -28,6 +28,9 @@ __all__ = ["Problem", "constrained_methods"]
 
 FloatArray = npt.NDArray[np.float64]
 
+#: exp of anything below this is finite, so no overflow can occur (nor need silencing)
+_EXP_SAFE = 709.0
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -159,8 +162,11 @@ class Problem:
         arr = np.array(z, dtype=np.float64)
         if self._box.any_log:
             mask = self._box.log_mask
-            with np.errstate(over="ignore"):
-                arr[..., mask] = np.exp(arr[..., mask])
+            if arr.ndim == 1 and max(arr.tolist(), default=0.0) < _EXP_SAFE:
+                np.exp(arr, out=arr, where=mask)  # the solver's hot path: cannot overflow
+            else:
+                with np.errstate(over="ignore"):
+                    np.exp(arr, out=arr, where=mask)
         return arr
 
     # -- objective -----------------------------------------------------------------------------

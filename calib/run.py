@@ -8,6 +8,7 @@ propagate.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -55,9 +56,9 @@ class StartOutcome:
         The solver's success flag (False for failed and timed-out starts, and for a start
         whose final point violates the problem's constraints).
     status : StartStatus
-        One of `STATUSES` (equal to its name as a string): ``'converged'``, ``'not_converged'`` (the solver stopped without
-        success, e.g. at ``maxiter``), ``'failed'`` (exception or non-finite value),
-        ``'timeout'`` (time limit reached).
+        One of `STATUSES` (equal to its name as a string): ``'converged'``,
+        ``'not_converged'`` (the solver stopped without success, e.g. at ``maxiter``),
+        ``'failed'`` (exception or non-finite value), ``'timeout'`` (time limit reached).
     message : str
         The solver's message, the exception as ``"Type: text"``, or the time-out note; warnings
         raised during the run are appended in parentheses.
@@ -136,7 +137,7 @@ class _GuardedObjective:
             f = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return  # the solver reports the bad return type itself
-        if not np.isfinite(f):
+        if not math.isfinite(f):
             self.non_finite_seen = True
         elif f < self.best_f:
             self.best_f, self.best_z = f, point.copy()
@@ -303,7 +304,8 @@ def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
             result = minimize(guard, z0, method=problem.method, bounds=bounds, callback=counter,
                               options=dict(problem.options, trace=problem.trace), **extra)
         except _TimeLimitReached:
-            failure = (StartStatus.TIMEOUT, f"time limit of {guard.time_limit:g} s per start reached")
+            failure = (StartStatus.TIMEOUT,
+                       f"time limit of {guard.time_limit:g} s per start reached")
         except _ObjectiveFailed as stop:
             failure = (StartStatus.FAILED, f"{type(stop.error).__name__}: {stop.error}")
         except ConstraintEvaluationError as stop:

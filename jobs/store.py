@@ -186,9 +186,14 @@ def _trace_block(outcomes: Sequence[StartOutcome], t: int,
     return {"trace_f": f, "trace_grad": grad, "trace_nfev": nfev, "trace_x": xs}
 
 
-def _spec_arrays(layout: StoreLayout) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], Any, Any, list[str]]]:
-    d, s, p, b = len(layout.datasets), layout.n_starts, len(layout.parameters), layout.starts_per_task
-    arrays: dict[str, tuple[tuple[int, ...], tuple[int, ...], Any, Any, list[str]]] = {
+#: an array's (shape, chunks, dtype, fill value, dimension names)
+_ArraySpec = tuple[tuple[int, ...], tuple[int, ...], Any, Any, list[str]]
+
+
+def _spec_arrays(layout: StoreLayout) -> dict[str, _ArraySpec]:
+    d, s, p = len(layout.datasets), layout.n_starts, len(layout.parameters)
+    b = layout.starts_per_task
+    arrays: dict[str, _ArraySpec] = {
         "x0": ((d, s, p), (1, b, p), "f8", np.nan, ["dataset", "start", "param"]),
         "x": ((d, s, p), (1, b, p), "f8", np.nan, ["dataset", "start", "param"]),
         "fun": ((d, s), (1, b), "f8", np.nan, ["dataset", "start"]),
@@ -344,7 +349,8 @@ class Store:
         """
         sl = self.layout.chunk_slice(chunk)
         if len(outcomes) != sl.stop - sl.start:
-            raise ValueError(f"chunk {chunk} needs {sl.stop - sl.start} outcomes, got {len(outcomes)}")
+            raise ValueError(f"chunk {chunk} needs {sl.stop - sl.start} outcomes, "
+                             f"got {len(outcomes)}")
         results = StartArrays.from_outcomes(outcomes, traces=bool(self.layout.trace_length))
         region = (dataset, sl)
         values: dict[str, npt.NDArray[Any]] = {name: getattr(results, name)

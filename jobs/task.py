@@ -150,8 +150,9 @@ def run_chunk(task: TaskInput, dataset: Dataset) -> ChunkReport:
     sl = task.starts
     problem = _cached_problem(task, dataset)
     starts = chunk_starts(task.spec, task.dataset_index, sl.start, sl.stop)
-    outcomes = solve_starts(problem, starts, sl.start, time_limit=task.spec.run.time_limit_per_start,
-                            batch=task.spec.run.batch)
+    run = task.spec.run
+    outcomes = solve_starts(problem, starts, sl.start, time_limit=run.time_limit_per_start,
+                            batch=run.batch)
     _cached_store(task).write_chunk(task.dataset_index, task.chunk, outcomes)
     failed = sum(o.status.is_failure for o in outcomes)
     return ChunkReport(dataset=task.dataset_index, chunk=task.chunk, n_starts=len(outcomes),

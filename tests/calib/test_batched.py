@@ -40,7 +40,7 @@ def problem(method: str = "L-BFGS-B", batch: object = quadratic_batch, **kwargs:
                    objective_batch=batch, **kwargs)  # type: ignore[arg-type]
 
 
-def test_batch_applies_only_with_a_vectorised_objective_no_constraints_and_a_batched_method() -> None:
+def test_batch_applies_only_to_vectorised_unconstrained_problems_of_batched_methods() -> None:
     assert batch_applies(problem())
     assert batch_applies(problem("BFGS")) and batch_applies(problem("Nelder-Mead"))
     assert not batch_applies(problem(batch=None))
