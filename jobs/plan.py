@@ -50,7 +50,7 @@ TARGET_TASK_SECONDS = 1.0
 #: evaluations a start is assumed to need, per parameter + 1
 EVALS_PER_START_PER_PARAMETER = 25
 #: the planner keeps at least this many tasks in a sweep (when it has that many starts)
-MIN_TASKS = 8
+MIN_TASKS = 16
 #: largest trace chunk (``trace_x``: B x min(T, 256) x p float64) a chosen B may give (bytes)
 MAX_CHUNK_BYTES = 32 * 2**20
 #: starts per task when the probe cannot time the objective (it raised or gave no number)

@@ -135,9 +135,9 @@ def test_default_starts_per_task_fills_about_a_second() -> None:
 
 def test_default_starts_per_task_keeps_enough_tasks_and_small_chunks() -> None:
     cheap = 1e-6  # a million starts a second would fit one task
-    # 4 x 64 starts: at least MIN_TASKS (8) tasks, so B = 256 / 8
+    # 4 x 64 starts: at least MIN_TASKS (16) tasks, so B = 256 / 16
     assert auto_starts_per_task(cheap, n_starts=64, n_datasets=4, trace_length=0,
-                                n_parameters=3) == 32
+                                n_parameters=3) == 16
     # never more than the starts of a dataset
     assert auto_starts_per_task(cheap, n_starts=5, n_datasets=100, trace_length=0,
                                 n_parameters=3) == 5
@@ -161,7 +161,7 @@ def test_the_planner_probes_when_starts_per_task_is_not_given(
 def test_a_resumed_store_keeps_its_chunking(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.zarr"
-    spec = spec_of(starts=32, starts_per_task=None)
+    spec = spec_of(starts=64, starts_per_task=None)
     monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: 0.25)
     first = plan_sweep(spec)
     prepare_store(first, str(path), overwrite=False)
