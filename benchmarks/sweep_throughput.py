@@ -13,7 +13,8 @@ solved, in one run, by:
   calib has tasks (pool start-up excluded);
 * ``calib per-start`` (``[run] batch = false``) and ``calib batched`` (the default for a
   vectorised objective), each on 1 and 2 workers: the whole ``calib run`` path (planner with its
-  probe, tasks, zarr store writes, selection) on an embedded LocalCluster started beforehand,
+  probe, tasks, zarr store writes, selection) on calib's embedded LocalCluster
+  (`jobs.cluster.connect`) started beforehand,
   timed from submission to the finished store, with ``[run].starts_per_task`` left to the
   planner unless ``--starts-per-task`` is given.
 
@@ -37,9 +38,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
 
 from calib.problem import Problem  # noqa: E402
+from jobs.cluster import connect  # noqa: E402
 from jobs.plan import plan_sweep  # noqa: E402
 from jobs.runner import run_sweep  # noqa: E402
 from jobs.spec import SweepSpec, parse_spec  # noqa: E402
@@ -124,8 +125,7 @@ def _warm_up() -> None:
 def calib_run(spec: SweepSpec, workers: int) -> tuple[float, float]:
     """(start-up seconds, sweep seconds) for calib on an embedded cluster of ``workers``."""
     began = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with connect(scheduler=None, scheduler_file=None, workers=workers) as client:  # calib run's
         client.wait_for_workers(workers)
         client.run(_warm_up)  # imports on every worker, as a long sweep amortises them
         ready = time.perf_counter()

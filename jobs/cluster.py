@@ -6,11 +6,18 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+import dask.config
 from distributed import Client, LocalCluster
 
 from .errors import SpecError
 
-__all__ = ["check_options", "connect", "default_workers"]
+__all__ = ["check_options", "connect", "default_workers", "EMBEDDED_WORKER_CONFIG"]
+
+#: Dask settings of the embedded cluster's workers: no statistical profiler (it samples the
+#: solving thread's stack every 10 ms) and a 1 s event-loop health tick (20 ms by default);
+#: measured on 2 cores, the same starts ran ~5 % faster in a task with both off
+EMBEDDED_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                          "distributed.admin.tick.interval": "1000ms"}
 
 
 def default_workers() -> int:
@@ -71,8 +78,9 @@ def connect(*, scheduler: str | None = None, scheduler_file: str | None = None,
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                           processes=True, dashboard_address=_dashboard_address())
+    with dask.config.set(EMBEDDED_WORKER_CONFIG):  # workers take the config they start with
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                               processes=True, dashboard_address=_dashboard_address())
     client = Client(cluster)
     try:
         yield client
