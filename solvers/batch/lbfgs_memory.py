@@ -17,8 +17,8 @@ slot order: dropping the oldest pair keeps the rest of ``R^-1`` (``R`` is block 
 the oldest pair first) and the new pair adds one column, so no matrix is ever factorised. Empty
 slots have zero rows and columns everywhere, so they contribute nothing.
 
-Every product is an `numpy.einsum` over one row's own arrays (no BLAS call whose rounding could
-depend on the batch size), and appends write only the storing rows, so a start's memory and
+Every product is a stacked `numpy.matmul`, which multiplies each row's own matrices on their own
+(one small product per row, whatever the batch size), and appends write only the storing rows, so a start's memory and
 direction do not depend on its companions.
 
 Shapes: ``m`` starts, ``M`` slots (``maxcor``), ``d`` variables. ``pairs``: (m, 2M, d);
@@ -71,11 +71,22 @@ def inverse_hessian_product(q: FloatArray, mem: Memory) -> FloatArray:
     """``H q`` per row (m, d) (``gamma q`` where the memory is empty)."""
     n_slots = mem.sy.shape[1]
     gam = mem.gamma[:, np.newaxis]
-    sq_yq = np.einsum("kmd,kd->km", mem.pairs, q)
-    p2 = -np.einsum("kij,kj->ki", mem.r_inv, sq_yq[:, :n_slots])
-    w = -(mem.sy * p2 + gam * np.einsum("kij,kj->ki", mem.yty, p2)) - gam * sq_yq[:, n_slots:]
-    p1 = np.einsum("kji,kj->ki", mem.r_inv, w)
-    return gam * q + np.einsum("kmd,km->kd", mem.pairs, np.concatenate([p1, gam * p2], axis=1))
+    sq_yq = _times_vector(mem.pairs, q)                     # S^T q, then Y^T q
+    p2 = -_times_vector(mem.r_inv, sq_yq[:, :n_slots])
+    w = -(mem.sy * p2 + gam * _times_vector(mem.yty, p2)) - gam * sq_yq[:, n_slots:]
+    p1 = _vector_times(w, mem.r_inv)                        # R^-T w
+    return gam * q + _vector_times(np.concatenate([p1, gam * p2], axis=1), mem.pairs)
+
+
+def _times_vector(a: FloatArray, v: FloatArray) -> FloatArray:
+    """``a[k] @ v[k]`` for every row k: (m, p, n) x (m, n) -> (m, p). A stacked matmul computes
+    each row's product on its own, so the result does not depend on the other rows."""
+    return np.matmul(a, v[:, :, np.newaxis])[:, :, 0]
+
+
+def _vector_times(v: FloatArray, a: FloatArray) -> FloatArray:
+    """``v[k] @ a[k]`` for every row k: (m, p) x (m, p, n) -> (m, n), row by row."""
+    return np.matmul(v[:, np.newaxis, :], a)[:, 0, :]
 
 
 def append(mem: Memory, store: BoolArray, s_new: FloatArray, y_new: FloatArray,
@@ -93,14 +104,14 @@ def append(mem: Memory, store: BoolArray, s_new: FloatArray, y_new: FloatArray,
     sy_rows = sy_new[rows]
     mem.pairs[rows, slots], mem.pairs[rows, n_slots + slots] = s_new[rows], y_new[rows]
     mem.sy[rows, slots] = sy_rows
-    dots = np.einsum("kmd,kd->km", mem.pairs, y_new)[rows]  # s_i . y_new, then y_i . y_new
+    dots = _times_vector(mem.pairs[rows], y_new[rows])       # s_i . y_new, then y_i . y_new
     at_slot = np.arange(rows.size), slots
     # drop the oldest pair's row and column of R^-1, then add the new pair's column
     mem.r_inv[rows, slots, :] = 0.0
     mem.r_inv[rows, :, slots] = 0.0
     column = dots[:, :n_slots]
     column[at_slot] = 0.0
-    new_column = -np.einsum("kij,kj->ki", mem.r_inv[rows], column) / sy_rows[:, np.newaxis]
+    new_column = -_times_vector(mem.r_inv[rows], column) / sy_rows[:, np.newaxis]
     new_column[at_slot] = 1.0 / sy_rows
     mem.r_inv[rows, :, slots] = new_column
     y_dots = dots[:, n_slots:]

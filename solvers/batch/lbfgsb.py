@@ -146,9 +146,10 @@ def projected_gradient(x: FloatArray, g: FloatArray, lb: FloatArray, ub: FloatAr
     return np.abs(np.clip(x - g, lb, ub) - x).max(axis=1)
 
 
-def _free(x: FloatArray, g: FloatArray, box: _Box) -> FloatArray:
+def _free(x: FloatArray, g: FloatArray, box: _Box) -> FloatArray | None:
+    """1.0 where a variable may move, 0.0 where a bound holds it (None: no bounds at all)."""
     if not box.bounded:
-        return np.ones_like(x)
+        return None
     held = ((x <= box.lb) & (g > 0)) | ((x >= box.ub) & (g < 0)) | (box.lb >= box.ub)
     return (~held).astype(float)
 
@@ -160,8 +161,11 @@ def _begin_searches(st: _State, new: BoolArray, box: _Box, tol: float) -> None:
     the memory of a subset) and kept only where ``new``.
     """
     free = _free(st.x, st.g, box)
-    q = st.g * free
-    d = -inverse_hessian_product(q, st.mem) * free
+    q = st.g if free is None else st.g * free
+    d = inverse_hessian_product(q, st.mem)
+    if free is not None:
+        d *= free
+    np.negative(d, out=d)
     slope = row_dot(st.g, d)
     not_descent = new & ~(slope < 0) & (st.mem.n_pairs > 0)
     if not_descent.any():
@@ -169,16 +173,21 @@ def _begin_searches(st: _State, new: BoolArray, box: _Box, tol: float) -> None:
         d[not_descent] = -q[not_descent]
         slope = row_dot(st.g, d)
     first = st.mem.n_pairs == 0
-    with np.errstate(divide="ignore"):
-        t0 = np.where(first, np.minimum(1.0, 1.0 / np.sqrt(row_dot(d, d))), 1.0)
+    if first.any():
+        with np.errstate(divide="ignore"):
+            t0 = np.where(first, np.minimum(1.0, 1.0 / np.sqrt(row_dot(d, d))), 1.0)
+    else:
+        t0 = np.ones_like(slope)
     negligible = -slope * t0 <= tol * np.maximum(np.abs(st.f), 1.0)
-    column = new[:, np.newaxis]
-    np.copyto(st.direction, d, where=column)
-    for target, value in ((st.dphi0, slope), (st.t, t0), (st.first, first),
-                          (st.negligible, negligible), (st.trials, 0),
-                          (st.t_lo, 0.0), (st.f_lo, st.f), (st.dphi_lo, slope),
-                          (st.t_hi, np.inf), (st.bracketed, False)):
-        np.copyto(target, value, where=new)
+    fields = ((st.direction, d), (st.dphi0, slope), (st.t, t0), (st.first, first),
+              (st.negligible, negligible), (st.trials, 0), (st.t_lo, 0.0), (st.f_lo, st.f),
+              (st.dphi_lo, slope), (st.t_hi, np.inf), (st.bracketed, False))
+    if new.all():
+        for target, value in fields:
+            target[...] = value
+        return
+    for target, value in fields:
+        np.copyto(target, value, where=new if target.ndim == 1 else new[:, np.newaxis])
 
 
 def lbfgsb_batch(obj: BatchObjective, x0: FloatArray, lb: FloatArray, ub: FloatArray,
@@ -216,11 +225,12 @@ def _round(obj: BatchObjective, st: _State, box: _Box, out: Outcomes, lim: _Limi
     assert ev.g is not None
     bad = ev.failed()
     finished = bad.copy()
-    for r in np.flatnonzero(bad):
-        out.finish(st.ids[[r]], st.x[[r]], st.f[[r]], st.g[[r]], st.nit[r], NAN_STATUS,
-                   str(ev.failure(int(r))))
+    if finished.any():
+        for r in np.flatnonzero(bad):
+            out.finish(st.ids[[r]], st.x[[r]], st.f[[r]], st.g[[r]], st.nit[r], NAN_STATUS,
+                       str(ev.failure(int(r))))
     with np.errstate(invalid="ignore", over="ignore"):  # failed rows carry NaN or inf
-        moving = st.direction if not box.bounded else np.where(raw == xt, st.direction, 0.0)
+        moving = np.where(raw == xt, st.direction, 0.0) if box.bounded else st.direction
         dphi_t = row_dot(ev.g, moving)
         decrease = row_dot(st.g, xt - st.x)
         step = wolfe_step(st.t, ev.f, dphi_t, decrease, st.f, st.dphi0, st.bracket())
@@ -228,57 +238,31 @@ def _round(obj: BatchObjective, st: _State, box: _Box, out: Outcomes, lim: _Limi
         narrow = br.bracketed & (np.abs(br.t_hi - br.t_lo)
                                  <= XTOL * np.maximum(br.t_lo, br.t_hi))
     improved = step.improved & ~bad
-    np.copyto(st.x_lo, xt, where=improved[:, np.newaxis])
-    np.copyto(st.g_lo, ev.g, where=improved[:, np.newaxis])
-    for name in ("t_lo", "f_lo", "dphi_lo", "t_hi", "f_hi", "dphi_hi", "bracketed"):
-        getattr(st, name)[:] = getattr(br, name)
-    st.trials[:] += 1
-    st.t[:] = step.t_next
+    if improved.any():
+        np.copyto(st.x_lo, xt, where=improved[:, np.newaxis])
+        np.copyto(st.g_lo, ev.g, where=improved[:, np.newaxis])
+    st.trials[...] += 1
     accept = step.accept & ~bad
-    ended = ~accept & ~bad & ((st.trials >= lim.maxls) | narrow)
-    take_lo = ended & (br.t_lo > 0)
-    lost = ended & ~take_lo
-    noise = ~accept & ~bad & ~take_lo & st.negligible  # no decrease where none was predicted
-    if noise.any():
-        out.finish(st.ids[noise], st.x[noise], st.f[noise], st.g[noise], st.nit[noise], 0,
-                   CONVERGED_F)
-        finished |= noise
-        lost &= ~noise
-    abnormal = lost & st.first
-    if abnormal.any():
-        out.finish(st.ids[abnormal], st.x[abnormal], st.f[abnormal], st.g[abnormal],
-                   st.nit[abnormal], 2, ABNORMAL)
-        finished |= abnormal
-    retry = lost & ~st.first
-    if retry.any():
-        clear(st.mem, retry)  # retry from the same point
-
-    moved = accept | take_lo
-    pick = accept[:, np.newaxis]
-    x_new = np.where(pick, xt, st.x_lo)
-    g_new = np.where(pick, ev.g, st.g_lo)
-    f_new = np.where(accept, ev.f, br.f_lo)
-    st.nit[:] += moved
-    with np.errstate(invalid="ignore"):
-        pg = projected_gradient(x_new, g_new, box.lb, box.ub) if box.bounded \
-            else np.abs(g_new).max(axis=1)
-        f_old = st.f
-        reduction = f_old - f_new <= lim.tol * np.maximum(np.maximum(np.abs(f_old),
-                                                                     np.abs(f_new)), 1.0)
-    if out.traces is not None:
-        acc = np.flatnonzero(moved)
-        out.record(st.ids[acc], x_new[acc], f_new[acc], pg[acc], obj.nfev)
-    stopped = ~moved
-    for mask, status, message in ((st.nit >= lim.maxiter, 1, STOP_ITER),
-                                  (obj.nfev[st.ids] > lim.maxfun, 1, STOP_FEV),
-                                  (pg <= lim.gtol, 0, CONVERGED_PG),
-                                  (reduction, 0, CONVERGED_F)):
-        now = mask & ~stopped
-        if now.any():
-            out.finish(st.ids[now], x_new[now], f_new[now], g_new[now], st.nit[now], status,
-                       message)
-            stopped |= now
-            finished |= now
+    unresolved = ~accept & ~bad
+    ended = unresolved & ((st.trials >= lim.maxls) | narrow)
+    noise = unresolved & st.negligible & (br.t_lo == 0)  # no decrease where none was predicted
+    if ended.any() or noise.any():
+        take_lo = ended & (br.t_lo > 0)
+        lost = ended & ~take_lo & ~noise
+        _end_searches(st, out, finished, noise, lost)
+        moved = accept | take_lo
+        pick = accept[:, np.newaxis]
+        x_new = np.where(pick, xt, st.x_lo)
+        g_new = np.where(pick, ev.g, st.g_lo)
+        f_new = np.where(accept, ev.f, br.f_lo)
+        retry = lost & ~st.first
+    else:
+        moved, x_new, g_new, f_new, retry = accept, xt, ev.g, ev.f, None
+    for name in ("t_lo", "f_lo", "dphi_lo", "t_hi", "f_hi", "dphi_hi", "bracketed"):
+        getattr(st, name)[...] = getattr(br, name)
+    st.t[...] = step.t_next
+    st.nit[...] += moved
+    _stop_tests(obj, st, out, lim, box, moved, x_new, f_new, g_new, finished)
     go = moved & ~finished
     with np.errstate(invalid="ignore", over="ignore"):
         s = np.where(go[:, np.newaxis], x_new - st.x, 0.0)
@@ -290,7 +274,54 @@ def _round(obj: BatchObjective, st: _State, box: _Box, out: Outcomes, lim: _Limi
     np.copyto(st.x, x_new, where=column)
     np.copyto(st.g, g_new, where=column)
     np.copyto(st.f, f_new, where=go)
-    new = (go | retry) & ~finished
+    new = go if retry is None else (go | retry) & ~finished
     if new.any():
         _begin_searches(st, new, box, lim.tol)
     return st.take(~finished) if finished.any() else st
+
+
+def _end_searches(st: _State, out: Outcomes, finished: BoolArray, noise: BoolArray,
+                  lost: BoolArray) -> None:
+    """Finish the starts whose search found nothing: ``noise`` (none was predicted: converged)
+    and ``lost`` on an empty memory (ABNORMAL); clear the memory of the other lost ones, which
+    retry from the same point (in place)."""
+    if noise.any():
+        out.finish(st.ids[noise], st.x[noise], st.f[noise], st.g[noise], st.nit[noise], 0,
+                   CONVERGED_F)
+        finished |= noise
+    abnormal = lost & st.first
+    if abnormal.any():
+        out.finish(st.ids[abnormal], st.x[abnormal], st.f[abnormal], st.g[abnormal],
+                   st.nit[abnormal], 2, ABNORMAL)
+        finished |= abnormal
+    retry = lost & ~st.first
+    if retry.any():
+        clear(st.mem, retry)
+
+
+def _stop_tests(obj: BatchObjective, st: _State, out: Outcomes, lim: _Limits, box: _Box,
+                moved: BoolArray, x_new: FloatArray, f_new: FloatArray, g_new: FloatArray,
+                finished: BoolArray) -> None:
+    """scipy's stopping tests, in its order, on the starts that ``moved``; finish those that
+    stop (``finished`` updated in place) and record the trace rows."""
+    with np.errstate(invalid="ignore"):
+        pg = projected_gradient(x_new, g_new, box.lb, box.ub) if box.bounded \
+            else np.abs(g_new).max(axis=1)
+        f_old = st.f
+        reduction = f_old - f_new <= lim.tol * np.maximum(np.maximum(np.abs(f_old),
+                                                                     np.abs(f_new)), 1.0)
+    if out.traces is not None:
+        acc = np.flatnonzero(moved)
+        out.record(st.ids[acc], x_new[acc], f_new[acc], pg[acc], obj.nfev)
+    tests = ((st.nit >= lim.maxiter, 1, STOP_ITER), (obj.nfev[st.ids] > lim.maxfun, 1, STOP_FEV),
+             (pg <= lim.gtol, 0, CONVERGED_PG), (reduction, 0, CONVERGED_F))
+    if not (moved & (tests[0][0] | tests[1][0] | tests[2][0] | tests[3][0])).any():
+        return
+    stopped = ~moved
+    for mask, status, message in tests:
+        now = mask & ~stopped
+        if now.any():
+            out.finish(st.ids[now], x_new[now], f_new[now], g_new[now], st.nit[now], status,
+                       message)
+            stopped |= now
+            finished |= now
