@@ -13,6 +13,7 @@ from ._core.finite_diff import (HessianEstimate, approx_fprime, approx_gradient,
                                 approx_jacobian)
 from ._core.hessian_update import BFGS, SR1, HessianUpdateStrategy
 from ._core.trace import Trace, TraceArrays
+from .least_squares import least_squares
 from ._minimize import minimize
 from ._minimize_scalar import bracket, minimize_scalar
 from ._options import method_options, show_options
@@ -28,6 +29,7 @@ __all__ = [
     "MethodSpec",
     "available_methods",
     "get_method",
+    "least_squares",
     "method_options",
     "Bounds",
     "LinearConstraint",

@@ -40,6 +40,7 @@ TEST_FILES = (
     "test_lbfgsb_hessinv.py",
     "test_lbfgsb_setulb.py",
     "test_hessian_update_strategy.py",
+    "test_least_squares.py",
 )
 
 _INI = Path(__file__).with_name("pytest.ini")

@@ -40,7 +40,7 @@ import solvers
 
 __all__ = ["TestRecord", "install", "originals"]
 
-_SWAPPED_NAMES = ("minimize", "minimize_scalar")
+_SWAPPED_NAMES = ("minimize", "minimize_scalar", "least_squares")
 _SWAPPED_CLASSES = ("OptimizeResult", "OptimizeWarning")
 _TARGET_MODULES = ("scipy.optimize", "scipy.optimize._minimize")
 _TEST_PACKAGE = "scipy.optimize.tests"
