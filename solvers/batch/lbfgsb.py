@@ -174,6 +174,9 @@ def _begin_searches(st: _State, new: BoolArray, box: _Box, tol: float) -> None:
         slope = row_dot(st.g, d)
     first = st.mem.n_pairs == 0
     if first.any():
+        if box.bounded:  # scipy's first step: towards the projected point x - g (its Cauchy
+            d = np.where(first[:, np.newaxis], box.clip(st.x - st.g) - st.x, d)  # point, B = I)
+            slope = row_dot(st.g, d)
         with np.errstate(divide="ignore"):
             t0 = np.where(first, np.minimum(1.0, 1.0 / np.sqrt(row_dot(d, d))), 1.0)
     else:
