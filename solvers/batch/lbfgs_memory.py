@@ -99,19 +99,22 @@ def append(mem: Memory, store: BoolArray, s_new: FloatArray, y_new: FloatArray,
     rows = np.flatnonzero(store)
     if rows.size == 0:
         return
+    every = rows.size == store.size  # then whole arrays instead of gathered rows
     n_slots = mem.sy.shape[1]
     slots = mem.slot[rows]
-    sy_rows = sy_new[rows]
-    mem.pairs[rows, slots], mem.pairs[rows, n_slots + slots] = s_new[rows], y_new[rows]
+    s_rows, y_rows, sy_rows = (s_new, y_new, sy_new) if every else \
+        (s_new[rows], y_new[rows], sy_new[rows])
+    mem.pairs[rows, slots], mem.pairs[rows, n_slots + slots] = s_rows, y_rows
     mem.sy[rows, slots] = sy_rows
-    dots = _times_vector(mem.pairs[rows], y_new[rows])       # s_i . y_new, then y_i . y_new
+    dots = _times_vector(mem.pairs if every else mem.pairs[rows], y_rows)  # s_i.y, y_i.y
     at_slot = np.arange(rows.size), slots
     # drop the oldest pair's row and column of R^-1, then add the new pair's column
     mem.r_inv[rows, slots, :] = 0.0
     mem.r_inv[rows, :, slots] = 0.0
     column = dots[:, :n_slots]
     column[at_slot] = 0.0
-    new_column = -_times_vector(mem.r_inv[rows], column) / sy_rows[:, np.newaxis]
+    new_column = -_times_vector(mem.r_inv if every else mem.r_inv[rows], column) \
+        / sy_rows[:, np.newaxis]
     new_column[at_slot] = 1.0 / sy_rows
     mem.r_inv[rows, :, slots] = new_column
     y_dots = dots[:, n_slots:]

@@ -117,6 +117,7 @@ class BatchObjective:
                  block_rows: int | None = None) -> None:
         self.fun, self.jac, self.args, self.d = fun, jac, args, d
         self.lb, self.ub = lb, ub
+        self.bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
         self.rel_step = _REL_STEP if rel_step is None else float(rel_step)
         self.abs_step = abs_step
         self.block_rows = None if block_rows is None else max(1, int(block_rows))
@@ -256,6 +257,8 @@ class BatchObjective:
         else:
             sign = np.where(X >= 0.0, 1.0, -1.0)
             h = self.rel_step * sign * np.maximum(1.0, np.abs(X))
+        if not self.bounded:
+            return (X + h) - X  # the step actually taken, in floating point
         forward = X + h
         outside = (forward > self.ub) | (forward < self.lb)
         backward_ok = (X - h >= self.lb) & (X - h <= self.ub)
@@ -266,19 +269,21 @@ class BatchObjective:
                             known: Evaluation | None) -> Evaluation:
         m, d = X.shape
         h = self.steps(X)
-        shifted = np.repeat(X[:, np.newaxis, :], d, axis=1)  # (m, d, d): row j moves x_j
+        first = 0 if known is not None else m   # the points themselves come first if needed
+        stacked = np.empty((first + m * d, d))
+        stacked[:first] = X[:first]
+        shifted = stacked[first:].reshape(m, d, d)  # row j of start i moves its x_j
+        shifted[...] = X[:, np.newaxis, :]
         diag = np.arange(d)
         shifted[:, diag, diag] += h
-        shifted = shifted.reshape(m * d, d)
         if known is None:
-            stacked = np.concatenate([X, shifted])
             f_all, _, err_all = self._rows(stacked)
             f0, f_shift = f_all[:m], f_all[m:].reshape(m, d)
             error0 = {r: e for r, e in err_all.items() if r < m}
             err_shift = {r - m: e for r, e in err_all.items() if r >= m}
             self.nfev[ids] += d + 1
         else:
-            f_flat, _, err_shift = self._rows(shifted)
+            f_flat, _, err_shift = self._rows(stacked)
             f0, f_shift, error0 = known.f, f_flat.reshape(m, d), known.error
             self.nfev[ids] += d
         self.njev[ids] += 1
