@@ -225,6 +225,8 @@ def least_squares(
     residuals = Residuals(fun, jac, lb, ub, args=tuple(args), kwargs=dict(kwargs or {}),
                           diff_step=diff_step)
     f0 = residuals.values(x0)
+    if not callable(jac) and f0.ndim > 1:  # scipy's finite differences see it first
+        raise ValueError("`f0` passed has more than 1 dimension.")
     if f0.ndim != 1:
         raise ValueError(f"`fun` must return at most 1-d array_like. f0.shape: {f0.shape}")
     if not np.all(np.isfinite(f0)):

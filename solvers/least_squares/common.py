@@ -17,7 +17,7 @@ import numpy.typing as npt
 __all__ = ["EPS", "build_quadratic_1d", "minimize_quadratic_1d", "evaluate_quadratic",
            "in_bounds", "step_size_to_bound", "find_active_constraints",
            "make_strictly_feasible", "coleman_li_scaling", "update_tr_radius",
-           "check_termination", "jac_scale", "intersect_trust_region",
+           "check_termination", "jac_scale", "variable_scale", "intersect_trust_region",
            "solve_lsq_trust_region", "solve_trust_region_2d"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -183,6 +183,13 @@ def jac_scale(J: FloatArray, scale_inv_old: FloatArray | None = None
     else:
         scale_inv = np.maximum(scale_inv, scale_inv_old)
     return 1 / scale_inv, scale_inv
+
+
+def variable_scale(J: FloatArray, x_scale: FloatArray | str) -> tuple[FloatArray, FloatArray]:
+    """Initial ``(scale, scale_inv)``: from ``J``'s column norms for 'jac', else ``x_scale``."""
+    if isinstance(x_scale, str):
+        return jac_scale(J)
+    return x_scale, 1 / x_scale
 
 
 def intersect_trust_region(x: FloatArray, s: FloatArray, delta: float) -> tuple[float, float]:

@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .common import (build_quadratic_1d, check_termination, evaluate_quadratic, in_bounds,
-                     jac_scale, minimize_quadratic_1d, step_size_to_bound, update_tr_radius)
+                     jac_scale, minimize_quadratic_1d, step_size_to_bound, update_tr_radius,
+                     variable_scale)
 from .losses import cost_of, linearize
 from .lsmr import lsmr
 from .monitor import Monitor
@@ -57,7 +58,7 @@ def _newton(J: FloatArray, f: FloatArray, g: FloatArray, scale: FloatArray,
     free = ~active
     if settings.tr_solver == "exact":
         J_free = J[:, free]
-        newton = np.linalg.lstsq(J_free, -f, rcond=-1)[0]
+        newton = np.asarray(np.linalg.lstsq(J_free, -f, rcond=-1)[0], dtype=float)
         a, b, _ = build_quadratic_1d(J_free, g[free], -g[free])
         return newton, a, b
     A = J * scale
@@ -74,8 +75,7 @@ def dogbox(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray,
     J, f, cost = linearize(J0, f0.copy(), settings.loss)
     g = J.T.dot(f)
     by_jac = isinstance(settings.x_scale, str)
-    scale, scale_inv = jac_scale(J) if by_jac else (settings.x_scale, 1 / settings.x_scale)
-    assert not isinstance(scale, str) and not isinstance(scale_inv, str)
+    scale, scale_inv = variable_scale(J, settings.x_scale)
     delta = float(np.linalg.norm(x0 * scale_inv, ord=np.inf))
     delta = 1.0 if delta == 0 else delta
     on_bound = np.zeros_like(x0, dtype=int)

@@ -22,7 +22,7 @@ from .common import (build_quadratic_1d, check_termination, coleman_li_scaling,
                      evaluate_quadratic, find_active_constraints, in_bounds,
                      intersect_trust_region, jac_scale, make_strictly_feasible,
                      minimize_quadratic_1d, solve_lsq_trust_region, solve_trust_region_2d,
-                     step_size_to_bound, update_tr_radius)
+                     step_size_to_bound, update_tr_radius, variable_scale)
 from .losses import cost_of, linearize
 from .lsmr import lsmr
 from .monitor import Monitor
@@ -71,7 +71,7 @@ def _lsmr_solver(J_h: FloatArray, f: FloatArray, g_h: FloatArray, diag_h: FloatA
     reg_term = 0.0
     if regularize:
         a, b, _ = build_quadratic_1d(J_h, g_h, -g_h, diag=diag_h)
-        ag_value = minimize_quadratic_1d(a, b, 0, delta / np.linalg.norm(g_h))[1]
+        ag_value = minimize_quadratic_1d(a, b, 0, delta / float(np.linalg.norm(g_h)))[1]
         reg_term = -ag_value / delta**2
     if diag_h is None:
         damp = float(opts.pop("damp", 0.0))
@@ -138,7 +138,7 @@ def select_step(x: FloatArray, model: _Model, p_h: FloatArray, delta: float, lb:
     p_value = evaluate_quadratic(J_h, g_h, p_h, diag=diag_h)
     ag_h = -g_h
     ag = d * ag_h
-    to_tr = delta / np.linalg.norm(ag_h)
+    to_tr = delta / float(np.linalg.norm(ag_h))
     to_bound, _ = step_size_to_bound(x, ag, lb, ub)
     ag_stride = theta * to_bound if to_bound < to_tr else to_tr
     a, b, _ = build_quadratic_1d(J_h, g_h, ag_h, diag=diag_h)
@@ -158,8 +158,7 @@ def trf(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray,
     J, f, cost = linearize(J0, f0.copy(), settings.loss)
     g = J.T.dot(f)
     by_jac = isinstance(settings.x_scale, str)
-    scale, scale_inv = jac_scale(J) if by_jac else (settings.x_scale, 1 / settings.x_scale)
-    assert not isinstance(scale, str) and not isinstance(scale_inv, str)
+    scale, scale_inv = variable_scale(J, settings.x_scale)
     if bounded:
         v, dv = coleman_li_scaling(x, g, lb, ub)
         v[dv != 0] *= scale_inv[dv != 0]

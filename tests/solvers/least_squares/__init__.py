@@ -1,0 +1,1 @@
+"""Tests of `solvers.least_squares` against scipy's `least_squares` (the oracle)."""
