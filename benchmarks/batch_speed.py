@@ -10,7 +10,9 @@ difference gradients everywhere, as a user without a gradient would run it): a p
 starts reach the scipy loop's minimum (f within 1e-6 relative, or lower), the share of the
 batched time spent inside the vectorised objective, the ceiling that share implies (scipy loop
 time / time in the batched objective: the ratio with zero solver overhead at the same number of
-evaluated rows), and the machine load.
+evaluated rows), the lockstep rounds (the most trial points any start needed: each round
+evaluates every unfinished start once), the solver's own time per round (batched time outside
+the objective / rounds), and the machine load.
 Targets (issue 9): >= 30x on cheap fits, >= 100x on 10-d FD problems, >= 3x on GARCH and OU.
 """
 
@@ -133,19 +135,23 @@ def run(n_starts: int, repeat: int, skip_ours: bool) -> list[dict[str, Any]]:
                                                               bounds=case.bounds), repeat)
         t_objective = spent[0] / repeat
         same = res.fun <= f_scipy + 1e-6 * np.maximum(np.abs(f_scipy), 1.0)
+        # every round evaluates value and FD gradient (d + 1 rows) of each unfinished start once
+        rounds = int(res.nfev.max()) // (case.x0.shape[1] + 1)
         rows.append({"problem": case.name, "starts": n_starts, "scipy_s": t_scipy,
                      "ours_s": t_ours, "batch_s": t_batch, "scipy_ratio": t_scipy / t_batch,
                      "ours_ratio": t_ours / t_batch, "target": case.target,
                      "same_min": float(same.mean()), "batch_starts_per_s": n_starts / t_batch,
                      "objective_share": t_objective / t_batch,
-                     "ceiling": t_scipy / t_objective})
+                     "ceiling": t_scipy / t_objective, "rounds": rounds,
+                     "solver_ms_per_round": 1e3 * (t_batch - t_objective) / rounds})
         print(_format(rows[-1]), flush=True)
     return rows
 
 
 HEADER = ("| problem | starts | scipy loop s | per-start loop s | batched s | batched starts/s "
           "| scipy / batched | per-start / batched | target | same minimum | objective share "
-          "| ceiling |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ceiling | rounds | solver ms / round |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _format(row: dict[str, Any]) -> str:
@@ -154,7 +160,8 @@ def _format(row: dict[str, Any]) -> str:
             f"| {row['batch_s']:.3f} | {row['batch_starts_per_s']:.0f} "
             f"| {row['scipy_ratio']:.1f}x | {row['ours_ratio']:.1f}x "
             f"| >= {row['target']:.0f}x ({met}) | {100 * row['same_min']:.1f} % "
-            f"| {100 * row['objective_share']:.0f} % | {row['ceiling']:.0f}x |")
+            f"| {100 * row['objective_share']:.0f} % | {row['ceiling']:.0f}x | {row['rounds']} "
+            f"| {row['solver_ms_per_round']:.2f} |")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,10 @@
 """The batched multi-start core: `minimize_batch` advances ``k`` starts of one problem at once.
 
 Modules: `api` (the entry point), `objective` (batched objective, finite differences, failure
-isolation), `line_search` (per-start masked backtracking), `lbfgsb`, `bfgs`, `nelder_mead` (the
-batched methods), `active` (the shrinking active set), `result` (`BatchResult`).
+isolation), `blocks` (rows per ``fun`` call, from measured times), `wolfe` (one step of a
+per-start strong-Wolfe search), `lbfgs_memory` (compact L-BFGS memory), `line_search` (per-start
+masked backtracking, for BFGS), `lbfgsb`, `bfgs`, `nelder_mead` (the batched methods), `active`
+(the shrinking active set), `result` (`BatchResult`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Per-start masked backtracking line search along a projected path, for a batch of starts.
 
+Used by batched BFGS (L-BFGS-B runs its own per-start strong-Wolfe search, `wolfe`); `row_dot`
+is shared by all methods.
+
 Every start ``i`` of the batch searches along ``x_i(t) = clip(x_i + t d_i, lb, ub)`` from its own
 first step ``t0_i`` and accepts the first ``t`` with the Armijo decrease
 ``f(x_i(t)) <= f_i + c1 * g_i . (x_i(t) - x_i)``; rejected steps shrink by safeguarded quadratic
