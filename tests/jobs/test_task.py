@@ -135,9 +135,11 @@ def test_default_starts_per_task_fills_about_a_second() -> None:
 
 def test_default_starts_per_task_keeps_enough_tasks_and_small_chunks() -> None:
     cheap = 1e-6  # a million starts a second would fit one task
-    # 4 x 64 starts: at least MIN_TASKS (16) tasks, so B = 256 / 16
+    # 4 x 64 starts: at least MIN_TASKS (16) tasks, so B = 256 / 16; batched: at least 4
     assert auto_starts_per_task(cheap, n_starts=64, n_datasets=4, trace_length=0,
                                 n_parameters=3) == 16
+    assert auto_starts_per_task(cheap, n_starts=64, n_datasets=4, trace_length=0,
+                                n_parameters=3, batched=True) == 64
     # never more than the starts of a dataset
     assert auto_starts_per_task(cheap, n_starts=5, n_datasets=100, trace_length=0,
                                 n_parameters=3) == 5
@@ -152,7 +154,7 @@ def test_default_starts_per_task_keeps_enough_tasks_and_small_chunks() -> None:
 
 def test_the_planner_probes_when_starts_per_task_is_not_given(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: 0.25)
+    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: (0.25, False))
     plan = plan_sweep(spec_of(starts=64, starts_per_task=None))
     assert plan.layout.starts_per_task == 4  # 1 s / 0.25 s
     assert plan_sweep(spec_of(starts=64, starts_per_task=7)).layout.starts_per_task == 7
@@ -162,10 +164,10 @@ def test_a_resumed_store_keeps_its_chunking(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.zarr"
     spec = spec_of(starts=64, starts_per_task=None)
-    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: 0.25)
+    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: (0.25, False))
     first = plan_sweep(spec)
     prepare_store(first, str(path), overwrite=False)
-    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: 0.5)
+    monkeypatch.setattr(plan_module, "_probe_start_seconds", lambda spec, dataset: (0.5, False))
     second = plan_sweep(spec)
     assert (first.layout.starts_per_task, second.layout.starts_per_task) == (4, 2)
     check_store(second, str(path), overwrite=False)  # no "other data" conflict
@@ -179,3 +181,10 @@ def test_batch_false_is_part_of_the_spec_hash() -> None:
     assert "batch" not in on.to_dict()["run"] and off.to_dict()["run"]["batch"] is False
     assert on.hash != off.hash
     assert SweepSpec.from_dict(off.to_dict()).run.batch is False
+
+
+def test_the_probe_says_whether_the_starts_run_batched() -> None:
+    dataset = plan_sweep(spec_of()).datasets[0]
+    seconds, batched = plan_module._probe_start_seconds(spec_of(), dataset)
+    assert batched and seconds is not None and seconds > 0
+    assert plan_module._probe_start_seconds(spec_of(batch=False), dataset)[1] is False
