@@ -166,3 +166,33 @@ def test_block_rows_split_calls_without_changing_results() -> None:
     blocks = minimize_batch(fun, x0, options={"block_rows": 7})
     assert max(sizes) == 7
     _same(whole, blocks, np.arange(10))
+
+
+def test_a_start_at_the_noise_floor_of_f_stops_as_converged() -> None:
+    """At the minimum the forward-difference gradient is all bias (h f''/2 > gtol); the
+    quasi-Newton step predicts less decrease than ftol allows, finds none, and the start ends
+    as converged by ftol after one trial instead of searching until ABNORMAL."""
+    def bowl(X: np.ndarray) -> np.ndarray:
+        return 1e3 * np.sum((X - 1.0) ** 2, axis=1) + 5.0
+
+    res = minimize_batch(bowl, np.array([[1.0, 1.0, 1.0], [3.0, -2.0, 0.5]]))
+    assert res.success.all()
+    assert res.message[0] == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert res.nit[0] == 0 and res.nfev[0] == 2 * 4  # the start and one trial, d + 1 rows each
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
+
+
+def test_lockstep_rounds_are_the_most_trials_any_start_needs() -> None:
+    """Every round evaluates each unfinished start once (value and FD gradient in one
+    request), so the number of requests is the largest per-start trial count."""
+    requests: list[int] = []
+
+    def fun(X: np.ndarray) -> np.ndarray:
+        requests.append(X.shape[0])
+        return rosen_batch(X)
+
+    x0 = starts((-1.2, 1.0, 0.5), 30, 0.8, seed=12)
+    res = minimize_batch(fun, x0, options={"block_rows": 10 ** 6})
+    trials = res.nfev // 4
+    assert len(requests) == trials.max()
+    assert requests[0] == 30 * 4 and requests[-1] == 4 * int(np.sum(trials == trials.max()))
