@@ -11,179 +11,23 @@ and MINPACK's convergence tests and ``info`` codes (mapped to scipy's status by 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import sqrt
 
 import numpy as np
 import numpy.typing as npt
 
+from .lm_kernels import lm_parameter, qr_pivoted
 from .residuals import Residuals
 
-__all__ = ["LMOutcome", "lm", "qr_pivoted", "solve_damped", "lm_parameter"]
+__all__ = ["LMOutcome", "lm"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int_]
 _EPSMCH = float(np.finfo(float).eps)
-_DWARF = float(np.finfo(float).tiny)
 
 
-def qr_pivoted(a: FloatArray) -> tuple[FloatArray, IntArray, FloatArray, FloatArray]:
-    """MINPACK ``qrfac`` with pivoting on a copy of ``a`` (m, n), m >= n.
-
-    Returns ``(qr, ipvt, rdiag, acnorm)``: the strict upper triangle of ``qr`` holds R's
-    off-diagonal entries and its lower part the Householder vectors, ``a[:, ipvt] = Q R``,
-    ``rdiag`` R's diagonal and ``acnorm`` the column norms of ``a``.
-    """
-    a = np.array(a, dtype=float, order="F")
-    m, n = a.shape
-    acnorm = np.linalg.norm(a, axis=0)
-    rdiag, wa, ipvt = acnorm.copy(), acnorm.copy(), np.arange(n)
-    for j in range(min(m, n)):
-        kmax = j + int(np.argmax(rdiag[j:]))
-        if kmax != j:
-            a[:, [j, kmax]] = a[:, [kmax, j]]
-            rdiag[kmax], wa[kmax] = rdiag[j], wa[j]
-            ipvt[[j, kmax]] = ipvt[[kmax, j]]
-        ajnorm = float(np.linalg.norm(a[j:, j]))
-        if ajnorm != 0:
-            if a[j, j] < 0:
-                ajnorm = -ajnorm
-            a[j:, j] /= ajnorm
-            a[j, j] += 1
-            if j + 1 < n:
-                sums = a[j:, j].dot(a[j:, j + 1:])
-                a[j:, j + 1:] -= np.outer(a[j:, j], sums / a[j, j])
-                _downdate_norms(a, j, rdiag, wa)
-        rdiag[j] = -ajnorm
-    return a, ipvt, rdiag, acnorm
-
-
-def _downdate_norms(a: FloatArray, j: int, rdiag: FloatArray, wa: FloatArray) -> None:
-    """Update the remaining column norms after step ``j`` (recomputed when cancellation
-    would make the update inaccurate), in place."""
-    for k in range(j + 1, a.shape[1]):
-        if rdiag[k] == 0:
-            continue
-        temp = a[j, k] / rdiag[k]
-        rdiag[k] *= np.sqrt(max(0.0, 1 - temp * temp))
-        if 0.05 * (rdiag[k] / wa[k]) ** 2 <= _EPSMCH:
-            rdiag[k] = np.linalg.norm(a[j + 1:, k])
-            wa[k] = rdiag[k]
-
-
-def _givens(a: float, b: float) -> tuple[float, float]:
-    """MINPACK's rotation ``(cos, sin)`` eliminating ``b`` against ``a``."""
-    if abs(a) < abs(b):
-        cotan = a / b
-        sin = 0.5 / np.sqrt(0.25 + 0.25 * cotan * cotan)
-        return sin * cotan, sin
-    tan = b / a
-    cos = 0.5 / np.sqrt(0.25 + 0.25 * tan * tan)
-    return cos, cos * tan
-
-
-def solve_damped(r: FloatArray, ipvt: IntArray, diag: FloatArray, qtb: FloatArray
-                 ) -> tuple[FloatArray, FloatArray]:
-    """MINPACK ``qrsolv``: least squares of ``[A; D] x = [b; 0]`` given ``A P = Q R``.
-
-    ``r`` (n, n or more rows) holds R in its upper triangle; its strict lower triangle is
-    overwritten with the transposed triangular factor S of ``[R; P^T D P]``.  Returns ``x``
-    (n,) and S's diagonal (n,).
-    """
-    n = r.shape[1]
-    x_diag = np.diag(r[:n, :n]).copy()
-    lower = np.tril_indices(n, -1)
-    r[lower[0], lower[1]] = r[lower[1], lower[0]]
-    wa = qtb[:n].copy()
-    sdiag = np.zeros(n)
-    for j in range(n):
-        if diag[ipvt[j]] != 0:
-            sdiag[j:] = 0.0
-            sdiag[j] = diag[ipvt[j]]
-            qtbpj = 0.0
-            for k in range(j, n):
-                if sdiag[k] == 0:
-                    continue
-                cos, sin = _givens(r[k, k], sdiag[k])
-                r[k, k] = cos * r[k, k] + sin * sdiag[k]
-                wa[k], qtbpj = cos * wa[k] + sin * qtbpj, -sin * wa[k] + cos * qtbpj
-                col, rest = r[k + 1:n, k].copy(), sdiag[k + 1:n].copy()
-                r[k + 1:n, k] = cos * col + sin * rest
-                sdiag[k + 1:n] = -sin * col + cos * rest
-        sdiag[j] = r[j, j]
-        r[j, j] = x_diag[j]
-    singular = np.flatnonzero(sdiag == 0)
-    nsing = int(singular[0]) if singular.size else n
-    wa[nsing:] = 0.0
-    for j in range(nsing - 1, -1, -1):
-        wa[j] = (wa[j] - r[j + 1:nsing, j].dot(wa[j + 1:nsing])) / sdiag[j]
-    x = np.empty(n)
-    x[ipvt] = wa
-    return x, sdiag
-
-
-def _gauss_newton(r: FloatArray, ipvt: IntArray, qtb: FloatArray) -> FloatArray:
-    """The (rank-truncated) Gauss-Newton step ``x`` with ``R P^T x = Q^T b``."""
-    n = r.shape[1]
-    diagonal = np.diag(r[:n, :n])
-    zero = np.flatnonzero(diagonal == 0)
-    nsing = int(zero[0]) if zero.size else n
-    wa = qtb[:n].copy()
-    wa[nsing:] = 0.0
-    for j in range(nsing - 1, -1, -1):
-        wa[j] /= r[j, j]
-        wa[:j] -= r[:j, j] * wa[j]
-    x = np.empty(n)
-    x[ipvt] = wa
-    return x
-
-
-def lm_parameter(r: FloatArray, ipvt: IntArray, diag: FloatArray, qtb: FloatArray,
-                 delta: float, par: float) -> tuple[float, FloatArray]:
-    """MINPACK ``lmpar``: the parameter ``par`` with ``||D x|| ~ delta`` (within 10 %) and
-    its step ``x`` (n,), solving ``(J^T J + par D^2) x = J^T f`` (the sign is the caller's)."""
-    n = r.shape[1]
-    x = _gauss_newton(r, ipvt, qtb)
-    dx = diag * x
-    dxnorm = float(np.linalg.norm(dx))
-    fp = dxnorm - delta
-    if fp <= 0.1 * delta:
-        return 0.0, x
-    full_rank = bool(np.all(np.diag(r[:n, :n]) != 0))
-    parl = 0.0
-    if full_rank:
-        wa1 = diag[ipvt] * (dx[ipvt] / dxnorm)
-        for j in range(n):
-            wa1[j] = (wa1[j] - r[:j, j].dot(wa1[:j])) / r[j, j]
-        temp = float(np.linalg.norm(wa1))
-        parl = ((fp / delta) / temp) / temp
-    rq = np.triu(r[:n, :n]).T.dot(qtb[:n])
-    gnorm = float(np.linalg.norm(rq / diag[ipvt]))
-    paru = gnorm / delta
-    if paru == 0:
-        paru = _DWARF / min(delta, 0.1)
-    par = min(max(par, parl), paru)
-    if par == 0:
-        par = gnorm / dxnorm
-    for iteration in range(1, 11):
-        if par == 0:
-            par = max(_DWARF, 0.001 * paru)
-        x, sdiag = solve_damped(r, ipvt, np.sqrt(par) * diag, qtb)
-        dx = diag * x
-        dxnorm = float(np.linalg.norm(dx))
-        previous, fp = fp, dxnorm - delta
-        if abs(fp) <= 0.1 * delta or (parl == 0 and fp <= previous < 0) or iteration == 10:
-            break
-        wa1 = diag[ipvt] * (dx[ipvt] / dxnorm)
-        for j in range(n):
-            wa1[j] /= sdiag[j]
-            wa1[j + 1:] -= r[j + 1:n, j] * wa1[j]
-        temp = float(np.linalg.norm(wa1))
-        parc = ((fp / delta) / temp) / temp
-        if fp > 0:
-            parl = max(parl, par)
-        if fp < 0:
-            paru = min(paru, par)
-        par = max(parl, par + parc)
-    return par, x
+def _norm(v: FloatArray) -> float:
+    return sqrt(v.dot(v))
 
 
 @dataclass(frozen=True)
@@ -212,18 +56,17 @@ def _qtf(qr: FloatArray, rdiag: FloatArray, fvec: FloatArray) -> FloatArray:
     return wa[:n]
 
 
-def _scaled_gradient_norm(qr: FloatArray, ipvt: IntArray, qtf: FloatArray,
+def _scaled_gradient_norm(R: FloatArray, ipvt: IntArray, qtf: FloatArray,
                           acnorm: FloatArray, fnorm: float) -> float:
-    """MINPACK's ``gnorm``: the largest cosine between the residuals and a Jacobian column."""
+    """MINPACK's ``gnorm``: the largest cosine between the residuals and a Jacobian column
+    (``R`` is the n x n triangular factor)."""
     if fnorm == 0:
         return 0.0
-    gnorm = 0.0
-    for j in range(qr.shape[1]):
-        col = acnorm[ipvt[j]]
-        if col != 0:
-            total = qr[:j + 1, j].dot(qtf[:j + 1] / fnorm)
-            gnorm = max(gnorm, abs(total / col))
-    return gnorm
+    norms = acnorm[ipvt]
+    live = norms != 0
+    if not live.any():
+        return 0.0
+    return float(np.max(np.abs(R.T.dot(qtf / fnorm)[live] / norms[live])))
 
 
 def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, ftol: float, xtol: float,
@@ -233,7 +76,7 @@ def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, 
     scales by the Jacobian's column norms (MINPACK mode 1), else fixed scales (mode 2)."""
     x, fvec, nfev, njev = x0.copy(), f0.copy(), 1, 0
     n = x.size
-    fnorm = float(np.linalg.norm(fvec))
+    fnorm = _norm(fvec)
     scaled = diag is None
     d = np.ones_like(x) if diag is None else np.asarray(diag, dtype=float).copy()
     par, delta, xnorm, first, info = 0.0, 0.0, 0.0, True, 0
@@ -246,29 +89,31 @@ def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, 
         if first:
             if scaled:
                 d = np.where(acnorm == 0, 1.0, acnorm)
-            xnorm = float(np.linalg.norm(d * x))
+            xnorm = _norm(d * x)
             delta = factor * xnorm if xnorm != 0 else factor
         qtf = _qtf(qr, rdiag, fvec)
-        gnorm = _scaled_gradient_norm(qr, ipvt, qtf, acnorm, fnorm)
+        R = np.triu(qr[:n, :n])
+        gnorm = _scaled_gradient_norm(R, ipvt, qtf, acnorm, fnorm)
         if gnorm <= gtol:
             info = 4
             break
         if scaled:
             d = np.maximum(d, acnorm)
+        R_rows, ipvt_list, d_list, qtf_list = R.tolist(), ipvt.tolist(), d.tolist(), qtf.tolist()
         while True:
-            par, step = lm_parameter(qr, ipvt, d, qtf, delta, par)
-            step = -step
+            par, step_list = lm_parameter(R_rows, ipvt_list, d_list, qtf_list, delta, par)
+            step = -np.array(step_list)
             x_trial = x + step
-            pnorm = float(np.linalg.norm(d * step))
+            pnorm = _norm(d * step)
             if first:
                 delta = min(delta, pnorm)
             f_trial = residuals.values(x_trial)
             nfev += 1
-            fnorm1 = float(np.linalg.norm(f_trial))
+            fnorm1 = _norm(f_trial)
             actred = 1 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
-            wa3 = np.triu(qr[:n, :n]).dot(step[ipvt])
-            temp1 = float(np.linalg.norm(wa3)) / fnorm
-            temp2 = np.sqrt(par) * pnorm / fnorm
+            wa3 = R.dot(step[ipvt])
+            temp1 = _norm(wa3) / fnorm
+            temp2 = sqrt(par) * pnorm / fnorm
             prered = temp1**2 + temp2**2 / 0.5
             dirder = -(temp1**2 + temp2**2)
             ratio = actred / prered if prered != 0 else 0.0
@@ -283,7 +128,7 @@ def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, 
                 par *= 0.5
             if ratio >= 1e-4:
                 x, fvec, fnorm = x_trial, f_trial, fnorm1
-                xnorm = float(np.linalg.norm(d * x))
+                xnorm = _norm(d * x)
                 first = False
             info = _lmder_info(actred, prered, ratio, delta, xnorm, gnorm, nfev,
                                ftol=ftol, xtol=xtol, max_nfev=max_nfev)

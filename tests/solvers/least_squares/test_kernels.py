@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from solvers.least_squares.common import solve_lsq_trust_region, solve_trust_region_2d
-from solvers.least_squares.lm import lm_parameter, qr_pivoted, solve_damped
+from solvers.least_squares.lm_kernels import lm_parameter, qr_pivoted, solve_damped
 from solvers.least_squares.lsmr import lsmr
 
 RNG = np.random.default_rng(20261206)
@@ -53,7 +53,9 @@ def test_lm_parameter_meets_the_radius() -> None:
     diag = np.ones(4)
     gauss_newton = np.linalg.lstsq(A, B, rcond=None)[0]
     delta = 0.2 * np.linalg.norm(gauss_newton)
-    par, x = lm_parameter(r.copy(), ipvt, diag, q.T @ B, delta, 0.0)
+    par, x_list = lm_parameter(r.tolist(), ipvt.tolist(), diag.tolist(), (q.T @ B).tolist(),
+                                delta, 0.0)
+    x = np.array(x_list)
     assert par > 0
     assert abs(np.linalg.norm(diag * x) - delta) <= 0.1 * delta
     np.testing.assert_allclose((A.T @ A + par * np.eye(4)) @ x, A.T @ B, rtol=1e-8)
