@@ -82,6 +82,36 @@ def time_case(case: SpeedCase, repeat: int) -> tuple[float, float, int, int]:
     return best_ours, best_ref, ours().nfev, ref().nfev
 
 
+COUNTS_HEADER = """
+## least_squares
+
+Generated with the tables above (`python -m benchmarks.solver_counts`; the cases are
+`benchmarks/least_squares_speed.py`'s, the problems `tests/solvers/least_squares/problems.py`).
+Each row runs `solvers.least_squares` and `scipy.optimize.least_squares` with the same method,
+loss, Jacobian (`jac`: analytic, `2-point`: finite differences), bounds and options (default
+tolerances). Counts are ours/scipy's; `rel dcost` and `max rel dx` compare the two solutions.
+
+| method | problem | loss | jacobian | nfev | njev | status | rel dcost | max rel dx |
+|---|---|---|---|---:|---:|---:|---:|---:|
+"""
+
+
+def counts_section() -> str:
+    """The least-squares section of docs/solver-comparison.md (one row per speed case)."""
+    rows = []
+    for case in speed_cases():
+        ours, ref = _call(solvers.least_squares, case)(), _call(scipy.optimize.least_squares,
+                                                                 case)()
+        dcost = abs(ours.cost - ref.cost) / max(abs(ref.cost), 1e-300)
+        dx = float(np.max(np.abs(ours.x - ref.x) / np.maximum(np.abs(ref.x), 1e-300)))
+        rows.append(f"| {case.method} | {case.problem.name} | {case.loss} | "
+                    f"{'jac' if case.analytic else '2-point'} | {ours.nfev}/{ref.nfev} | "
+                    f"{ours.njev if ours.njev is not None else '-'}/"
+                    f"{ref.njev if ref.njev is not None else '-'} | "
+                    f"{ours.status}/{ref.status} | {dcost:.1e} | {dx:.1e} |")
+    return COUNTS_HEADER + "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)

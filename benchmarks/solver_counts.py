@@ -14,6 +14,7 @@ import scipy
 from tests.oracle import run_both
 
 from .cases import cases, second_order_cases
+from .least_squares_speed import counts_section as least_squares_section
 
 HEADER = """# Solver core vs scipy {scipy}: evaluation counts
 
@@ -115,6 +116,7 @@ def main() -> None:
     text = HEADER.format(scipy=scipy.__version__) + "\n".join(rows) + "\n"
     text += SECOND_HEADER + "\n".join(_second_order_rows()) + "\n"
     text += CONSTRAINED_HEADER + "\n".join(_constrained_rows()) + "\n"
+    text += least_squares_section()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(text)
