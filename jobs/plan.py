@@ -6,14 +6,16 @@ index and a chunk index) with deterministic keys, so a resumed or retried sweep 
 same things under the same names.
 
 **Starts per task.**  When ``[run].starts_per_task`` is not given, `auto_starts_per_task` picks
-``B`` from a probe of the objective's cost (a few evaluations on the first dataset, timed):
-a start is assumed to cost ``EVALS_PER_START_PER_PARAMETER * (p + 1)`` evaluations (one
-finite-difference gradient per iteration for ~25 iterations), or that many rows of one
-vectorised call when the starts run batched, and ``B`` is the number of starts that fill
-``TARGET_TASK_SECONDS`` (about 1 s: Dask's ~5 ms of CPU per task stays below 1 %), then lowered
-so that the sweep has at least ``MIN_TASKS`` tasks (``MIN_BATCHED_TASKS`` when batched, as
-batches gain from size) (work for every worker of a small cluster)
-and a task's trace chunk stays under ``MAX_CHUNK_BYTES``, and clipped to ``1..[starts].n``.
+``B`` from a probe of a start's cost on the first dataset: on the per-start path the first
+start is solved and timed (when one evaluation suggests it takes under
+``_PROBE_START_LIMIT``; else a start is assumed to cost ``EVALS_PER_START_PER_PARAMETER *
+(p + 1)`` timed evaluations), on the batched path that many rows of one vectorised call.
+``B`` is the number of starts that fill ``TARGET_TASK_SECONDS`` (about 1 s: Dask's ~5 ms of
+CPU per task stays below 1 %), lowered so that the sweep has at least ``MIN_TASKS`` tasks
+(``MIN_BATCHED_TASKS`` when batched, as batches gain from size) but not below what fills
+``MIN_TASK_SECONDS`` (cheap starts: fewer tasks, as a task's fixed cost would dominate), then
+lowered so that a task's trace chunk stays under ``MAX_CHUNK_BYTES``, and clipped to
+``1..[starts].n``.
 A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
 never splits a store's chunks differently.
 """
@@ -50,8 +52,11 @@ MAX_TRACE_LENGTH = 10_001
 TARGET_TASK_SECONDS = 1.0
 #: evaluations a start is assumed to need, per parameter + 1
 EVALS_PER_START_PER_PARAMETER = 25
-#: the planner keeps at least this many tasks in a sweep (when it has that many starts)
+#: the planner keeps at least this many tasks in a sweep (when it has that many starts)...
 MIN_TASKS = 16
+#: ...unless that would give tasks of less compute than this (s): ~15 ms of fixed cost per
+#: task (its writes, Dask) then stays under ~15 %
+MIN_TASK_SECONDS = 0.1
 #: the same for batched starts, which gain from large batches (measured on 2 workers: GARCH
 #: 4 x 64 starts ran 1.6x faster as 4 tasks of 64 than as 16 tasks of 16)
 MIN_BATCHED_TASKS = 4
@@ -63,6 +68,8 @@ FALLBACK_STARTS_PER_TASK = 16
 _PROBE_SECONDS = 0.02
 _PROBE_EVALS = 50
 _PROBE_ROWS = 64
+#: the first start is solved to time it only when it should take less than this (s)
+_PROBE_START_LIMIT = 0.2
 
 
 @dataclass(frozen=True)
@@ -181,9 +188,10 @@ def auto_starts_per_task(start_seconds: float | None, *, n_starts: int, n_datase
     if start_seconds is None or not start_seconds > 0 or not math.isfinite(start_seconds):
         per_task = FALLBACK_STARTS_PER_TASK
     else:
-        per_task = math.ceil(TARGET_TASK_SECONDS / start_seconds)
-    min_tasks = MIN_BATCHED_TASKS if batched else MIN_TASKS
-    per_task = min(per_task, math.ceil(n_starts * n_datasets / min_tasks))
+        min_tasks = MIN_BATCHED_TASKS if batched else MIN_TASKS
+        spread = max(math.ceil(n_starts * n_datasets / min_tasks),
+                     math.ceil(MIN_TASK_SECONDS / start_seconds))
+        per_task = min(math.ceil(TARGET_TASK_SECONDS / start_seconds), spread)
     if trace_length:
         row_bytes = min(trace_length, ITER_CHUNK) * n_parameters * 8
         per_task = min(per_task, MAX_CHUNK_BYTES // row_bytes)
@@ -194,6 +202,7 @@ def _probe_start_seconds(spec: SweepSpec, dataset: Dataset) -> tuple[float | Non
     """(estimated seconds of compute per start or None, whether the starts run batched): the
     objective (or its vectorised twin) timed at the first starts."""
     from calib.batched import batch_applies
+    from calib.run import run_start
 
     from .task import build_problem, chunk_starts
 
@@ -210,7 +219,11 @@ def _probe_start_seconds(spec: SweepSpec, dataset: Dataset) -> tuple[float | Non
             return None if per_call is None else per_call / len(starts) * evals, True
         objective, x = problem.objective, starts[0]
         per_call = _time_calls(lambda: objective(x, values))
-        return None if per_call is None else per_call * evals, batched
+        if per_call is None:
+            return None, batched
+        if per_call * evals < _PROBE_START_LIMIT:
+            return run_start(problem, x, 0).seconds, batched  # the real thing, solver included
+        return per_call * evals, batched
     except Exception:  # noqa: BLE001 - a failing probe only means "cost unknown"
         return None, batched
 

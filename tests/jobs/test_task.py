@@ -135,11 +135,15 @@ def test_default_starts_per_task_fills_about_a_second() -> None:
 
 def test_default_starts_per_task_keeps_enough_tasks_and_small_chunks() -> None:
     cheap = 1e-6  # a million starts a second would fit one task
-    # 4 x 64 starts: at least MIN_TASKS (16) tasks, so B = 256 / 16; batched: at least 4
-    assert auto_starts_per_task(cheap, n_starts=64, n_datasets=4, trace_length=0,
+    # 10 ms starts, 4 x 64 of them: at least MIN_TASKS (16) tasks, so B = 256 / 16 (160 ms
+    # tasks); batched: at least 4 tasks, B = 64
+    assert auto_starts_per_task(0.01, n_starts=64, n_datasets=4, trace_length=0,
                                 n_parameters=3) == 16
-    assert auto_starts_per_task(cheap, n_starts=64, n_datasets=4, trace_length=0,
+    assert auto_starts_per_task(0.01, n_starts=64, n_datasets=4, trace_length=0,
                                 n_parameters=3, batched=True) == 64
+    # 0.1 ms starts: 16 tasks would be 1.6 ms of work each; tasks of >= 0.1 s instead
+    assert auto_starts_per_task(1e-4, n_starts=2000, n_datasets=1, trace_length=0,
+                                n_parameters=3) == 1000
     # never more than the starts of a dataset
     assert auto_starts_per_task(cheap, n_starts=5, n_datasets=100, trace_length=0,
                                 n_parameters=3) == 5
@@ -187,4 +191,5 @@ def test_the_probe_says_whether_the_starts_run_batched() -> None:
     dataset = plan_sweep(spec_of()).datasets[0]
     seconds, batched = plan_module._probe_start_seconds(spec_of(), dataset)
     assert batched and seconds is not None and seconds > 0
-    assert plan_module._probe_start_seconds(spec_of(batch=False), dataset)[1] is False
+    alone, batched = plan_module._probe_start_seconds(spec_of(batch=False), dataset)
+    assert batched is False and alone is not None and alone > 0  # one start solved and timed
