@@ -201,7 +201,9 @@ def least_squares(
 
     trace : bool, keyword only (our extension)
         Record per iteration x, cost, optimality (as ``grad_norm``) and cumulative nfev in
-        ``result.trace`` (not for 'lm', whose iterations run inside MINPACK's loop in scipy).
+        ``result.trace`` (a `Trace`; row 0 is the start).  For 'lm' one row per Jacobian
+        with MINPACK's scaled gradient measure as ``grad_norm``, and a last row at the
+        returned point with its optimality.
 
     Returns
     -------
@@ -251,8 +253,13 @@ def least_squares(
         if callback is not None:
             warnings.warn("Callback function specified, but not supported with `lm` method.",
                           stacklevel=2)
-        outcome = _run_lm(residuals, x0, f0, J0, jac, ftol_, xtol_, gtol_, max_nfev, scale)
+        lm_trace = Trace() if trace else None
+        outcome = _run_lm(residuals, x0, f0, J0, jac, ftol_, xtol_, gtol_, max_nfev, scale,
+                          lm_trace)
         result = _result(outcome)
+        if lm_trace is not None:
+            lm_trace.record(outcome.x, outcome.cost, outcome.optimality, outcome.nfev)
+            result["trace"] = lm_trace
     else:
         if method == "dogbox" and solver == "lsmr" and "regularize" in options:
             warnings.warn("The keyword 'regularize' in `tr_options` is not relevant for "
@@ -277,11 +284,12 @@ def least_squares(
 
 def _run_lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, jac: Any,
             ftol: float, xtol: float, gtol: float, max_nfev: int | None,
-            scale: FloatArray | str) -> Outcome:
+            scale: FloatArray | str, trace: Trace | None) -> Outcome:
     """MINPACK-style LM from ``x0`` with ``f0`` and ``J0`` known; scipy's result fields."""
     diag = None if isinstance(scale, str) else 1 / scale
     run = lm(residuals, x0, f0, J0, ftol=ftol, xtol=xtol, gtol=gtol,
-             max_nfev=100 * x0.size if max_nfev is None else int(max_nfev), diag=diag)
+             max_nfev=100 * x0.size if max_nfev is None else int(max_nfev), diag=diag,
+             record=None if trace is None else trace.record)
     J = run.jac if np.array_equal(run.jac_x, run.x) else residuals.jacobian(run.x)
     g = J.T.dot(run.fun)
     return Outcome(x=run.x, cost=0.5 * float(np.dot(run.fun, run.fun)), fun=run.fun, jac=J,

@@ -1,15 +1,16 @@
 """Levenberg-Marquardt (``method='lm'``): MINPACK's ``lmder`` written in numpy.
 
-The steps of More's 1977 algorithm as MINPACK codes them: a Householder QR with column
-pivoting of the Jacobian (`qr_pivoted`), the Levenberg-Marquardt parameter found by a
-safeguarded Newton iteration on ``||D p|| = delta`` (`lm_parameter`), each trial solved by
-Givens rotations of ``[R; sqrt(par) D]`` (`solve_damped`), the radius and parameter updates,
-and MINPACK's convergence tests and ``info`` codes (mapped to scipy's status by the caller).
+The outer loop of More's 1977 algorithm as MINPACK codes it: per Jacobian a Householder QR
+with column pivoting, ``Q^T f`` and the scaled gradient test; per trial the
+Levenberg-Marquardt parameter and step (`lm_kernels.lm_parameter`), the ratio of actual to
+predicted reduction, the radius and parameter updates, and MINPACK's convergence tests and
+``info`` codes (mapped to scipy's status by the caller).
 ``nfev`` counts residual evaluations only (finite-difference ones not), as scipy reports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import sqrt
 
@@ -70,10 +71,11 @@ def _scaled_gradient_norm(R: FloatArray, ipvt: IntArray, qtf: FloatArray,
 
 
 def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, ftol: float, xtol: float,
-       gtol: float, max_nfev: int, diag: FloatArray | None, factor: float = 100.0
-       ) -> LMOutcome:
+       gtol: float, max_nfev: int, diag: FloatArray | None, factor: float = 100.0,
+       record: Callable[[FloatArray, float, float, int], None] | None = None) -> LMOutcome:
     """MINPACK ``lmder`` from ``x0`` (``f0 = fun(x0)``, ``J0 = jac(x0)``); ``diag`` None
-    scales by the Jacobian's column norms (MINPACK mode 1), else fixed scales (mode 2)."""
+    scales by the Jacobian's column norms (MINPACK mode 1), else fixed scales (mode 2).
+    ``record(x, cost, gnorm, nfev)`` is called at each Jacobian (MINPACK's scaled ``gnorm``)."""
     x, fvec, nfev, njev = x0.copy(), f0.copy(), 1, 0
     n = x.size
     fnorm = _norm(fvec)
@@ -94,6 +96,8 @@ def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, 
         qtf = _qtf(qr, rdiag, fvec)
         R = np.triu(qr[:n, :n])
         gnorm = _scaled_gradient_norm(R, ipvt, qtf, acnorm, fnorm)
+        if record is not None:
+            record(x, 0.5 * fnorm**2, gnorm, nfev)
         if gnorm <= gtol:
             info = 4
             break

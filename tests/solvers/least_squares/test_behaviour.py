@@ -115,6 +115,17 @@ def test_trace_records_every_iteration(method: str) -> None:
     assert "trace" not in least_squares(DECAY.fun, DECAY.x0, method=method)
 
 
+def test_lm_trace_rows_per_jacobian() -> None:
+    res = least_squares(DECAY.fun, DECAY.x0, DECAY.jac, method="lm", trace=True)
+    arrays = res.trace.to_arrays()
+    assert len(res.trace) == res.njev + 1  # one row per Jacobian, then the returned point
+    np.testing.assert_array_equal(arrays.x[0], DECAY.x0)
+    np.testing.assert_array_equal(arrays.x[-1], res.x)
+    assert arrays.f[-1] == res.cost and arrays.grad_norm[-1] == res.optimality
+    assert arrays.nfev[0] == 1 and arrays.nfev[-1] == res.nfev
+    assert np.all(np.diff(arrays.f) <= 0)
+
+
 @pytest.mark.parametrize("method", ["trf", "dogbox", "lm"])
 @pytest.mark.parametrize("verbose", [1, 2])
 def test_verbose_output_matches_scipy(method: str, verbose: int,
