@@ -24,6 +24,7 @@ __all__ = ["LMOutcome", "lm"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int_]
+Matrix = list[list[float]]
 _EPSMCH = float(np.finfo(float).eps)
 
 
@@ -57,82 +58,113 @@ def _qtf(qr: FloatArray, rdiag: FloatArray, fvec: FloatArray) -> FloatArray:
     return wa[:n]
 
 
-def _scaled_gradient_norm(R: FloatArray, ipvt: IntArray, qtf: FloatArray,
-                          acnorm: FloatArray, fnorm: float) -> float:
+def _scaled_gradient_norm(R: Matrix, ipvt: list[int], qtf: list[float], acnorm: list[float],
+                          fnorm: float) -> float:
     """MINPACK's ``gnorm``: the largest cosine between the residuals and a Jacobian column
-    (``R`` is the n x n triangular factor)."""
+    (``R`` the n x n triangular factor as rows)."""
+    gnorm = 0.0
     if fnorm == 0:
-        return 0.0
-    norms = acnorm[ipvt]
-    live = norms != 0
-    if not live.any():
-        return 0.0
-    return float(np.max(np.abs(R.T.dot(qtf / fnorm)[live] / norms[live])))
+        return gnorm
+    for j in range(len(R)):
+        column_norm = acnorm[ipvt[j]]
+        if column_norm != 0:
+            total = 0.0
+            for i in range(j + 1):
+                total += R[i][j] * (qtf[i] / fnorm)
+            gnorm = max(gnorm, abs(total / column_norm))
+    return gnorm
 
 
-def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, ftol: float, xtol: float,
-       gtol: float, max_nfev: int, diag: FloatArray | None, factor: float = 100.0,
+def _scaled_norm(d: list[float], v: list[float]) -> float:
+    return sqrt(sum((di * vi) ** 2 for di, vi in zip(d, v)))
+
+
+def _predicted_reduction(R: Matrix, ipvt: list[int], step: list[float], par: float,
+                         pnorm: float, fnorm: float) -> tuple[float, float]:
+    """MINPACK's scaled predicted reduction and directional derivative of a step."""
+    n = len(R)
+    wa3 = [0.0] * n
+    for j in range(n):
+        temp = step[ipvt[j]]
+        for i in range(j + 1):
+            wa3[i] += R[i][j] * temp
+    temp1 = sqrt(sum(w * w for w in wa3)) / fnorm
+    temp2 = sqrt(par) * pnorm / fnorm
+    return temp1**2 + temp2**2 / 0.5, -(temp1**2 + temp2**2)
+
+
+def _update_radius(ratio: float, actred: float, dirder: float, fnorm1: float, fnorm: float,
+                   delta: float, pnorm: float, par: float) -> tuple[float, float]:
+    """MINPACK's new ``(delta, par)`` after a trial with reduction ratio ``ratio``."""
+    if ratio <= 0.25:
+        temp = 0.5 if actred >= 0 else 0.5 * dirder / (dirder + 0.5 * actred)
+        if 0.1 * fnorm1 >= fnorm or temp < 0.1:
+            temp = 0.1
+        return temp * min(delta, pnorm / 0.1), par / temp
+    if par == 0 or ratio >= 0.75:
+        return pnorm / 0.5, 0.5 * par
+    return delta, par
+
+
+def _factor(J: FloatArray, fvec: FloatArray) -> tuple[Matrix, list[int], list[float],
+                                                       list[float]]:
+    """R (rows), the pivots, ``Q^T f`` and the column norms of ``J`` (lists)."""
+    qr, ipvt, rdiag, acnorm = qr_pivoted(J)
+    qtf = _qtf(qr, rdiag, fvec).tolist()
+    n = qr.shape[1]
+    R = [[value if j >= i else 0.0 for j, value in enumerate(row)]
+         for i, row in enumerate(qr[:n, :n].tolist())]
+    return R, ipvt.tolist(), qtf, acnorm.tolist()
+
+
+def lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, *, ftol: float,
+       xtol: float, gtol: float, max_nfev: int, diag: FloatArray | None,
+       factor: float = 100.0,
        record: Callable[[FloatArray, float, float, int], None] | None = None) -> LMOutcome:
     """MINPACK ``lmder`` from ``x0`` (``f0 = fun(x0)``, ``J0 = jac(x0)``); ``diag`` None
     scales by the Jacobian's column norms (MINPACK mode 1), else fixed scales (mode 2).
     ``record(x, cost, gnorm, nfev)`` is called at each Jacobian (MINPACK's scaled ``gnorm``)."""
     x, fvec, nfev, njev = x0.copy(), f0.copy(), 1, 0
-    n = x.size
     fnorm = _norm(fvec)
-    scaled = diag is None
-    d = np.ones_like(x) if diag is None else np.asarray(diag, dtype=float).copy()
+    d = [1.0] * x.size if diag is None else [float(v) for v in diag]
     par, delta, xnorm, first, info = 0.0, 0.0, 0.0, True, 0
     J, J_x = J0, x0
     while info == 0:
         if njev > 0:
             J, J_x = residuals.jacobian(x), x
         njev += 1
-        qr, ipvt, rdiag, acnorm = qr_pivoted(J)
+        R, ipvt, qtf, acnorm = _factor(J, fvec)
         if first:
-            if scaled:
-                d = np.where(acnorm == 0, 1.0, acnorm)
-            xnorm = _norm(d * x)
+            if diag is None:
+                d = [c if c != 0 else 1.0 for c in acnorm]
+            xnorm = _scaled_norm(d, x.tolist())
             delta = factor * xnorm if xnorm != 0 else factor
-        qtf = _qtf(qr, rdiag, fvec)
-        R = np.triu(qr[:n, :n])
         gnorm = _scaled_gradient_norm(R, ipvt, qtf, acnorm, fnorm)
         if record is not None:
             record(x, 0.5 * fnorm**2, gnorm, nfev)
         if gnorm <= gtol:
             info = 4
             break
-        if scaled:
-            d = np.maximum(d, acnorm)
-        R_rows, ipvt_list, d_list, qtf_list = R.tolist(), ipvt.tolist(), d.tolist(), qtf.tolist()
+        if diag is None:
+            d = [max(di, c) for di, c in zip(d, acnorm)]
         while True:
-            par, step_list = lm_parameter(R_rows, ipvt_list, d_list, qtf_list, delta, par)
-            step = -np.array(step_list)
-            x_trial = x + step
-            pnorm = _norm(d * step)
+            par, step = lm_parameter(R, ipvt, d, qtf, delta, par)
+            step = [-s for s in step]
+            x_trial = x + np.array(step)
+            pnorm = _scaled_norm(d, step)
             if first:
                 delta = min(delta, pnorm)
             f_trial = residuals.values(x_trial)
             nfev += 1
             fnorm1 = _norm(f_trial)
             actred = 1 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
-            wa3 = R.dot(step[ipvt])
-            temp1 = _norm(wa3) / fnorm
-            temp2 = sqrt(par) * pnorm / fnorm
-            prered = temp1**2 + temp2**2 / 0.5
-            dirder = -(temp1**2 + temp2**2)
+            prered, dirder = _predicted_reduction(R, ipvt, step, par, pnorm, fnorm)
             ratio = actred / prered if prered != 0 else 0.0
-            if ratio <= 0.25:
-                temp = 0.5 if actred >= 0 else 0.5 * dirder / (dirder + 0.5 * actred)
-                if 0.1 * fnorm1 >= fnorm or temp < 0.1:
-                    temp = 0.1
-                delta = temp * min(delta, pnorm / 0.1)
-                par /= temp
-            elif par == 0 or ratio >= 0.75:
-                delta = pnorm / 0.5
-                par *= 0.5
+            delta, par = _update_radius(ratio, actred, dirder, fnorm1, fnorm, delta, pnorm,
+                                        par)
             if ratio >= 1e-4:
                 x, fvec, fnorm = x_trial, f_trial, fnorm1
-                xnorm = _norm(d * x)
+                xnorm = _scaled_norm(d, x.tolist())
                 first = False
             info = _lmder_info(actred, prered, ratio, delta, xnorm, gnorm, nfev,
                                ftol=ftol, xtol=xtol, max_nfev=max_nfev)
