@@ -226,13 +226,7 @@ def least_squares(
         x0 = make_strictly_feasible(x0, lb, ub)
     residuals = Residuals(fun, jac, lb, ub, args=tuple(args), kwargs=dict(kwargs or {}),
                           diff_step=diff_step)
-    f0 = residuals.values(x0)
-    if not callable(jac) and f0.ndim > 1:  # scipy's finite differences see it first
-        raise ValueError("`f0` passed has more than 1 dimension.")
-    if f0.ndim != 1:
-        raise ValueError(f"`fun` must return at most 1-d array_like. f0.shape: {f0.shape}")
-    if not np.all(np.isfinite(f0)):
-        raise ValueError("Residuals are not finite in the initial point.")
+    f0 = _initial_residuals(residuals, x0)
     n, m = x0.size, f0.size
     if not callable(jac) and method != "lm":
         residuals.sparsity = _sparsity(jac_sparsity, m, n)
@@ -241,26 +235,21 @@ def least_squares(
         raise ValueError("Method 'lm' doesn't work when the number of residuals is less "
                          "than the number of variables.")
     initial_cost = _initial_cost(loss, f0, f_scale)
-    if not callable(jac):
-        if method == "lm" and jac_sparsity is not None:
+    if not callable(jac) and jac_sparsity is not None:
+        if method == "lm":
             raise ValueError("method='lm' does not support `jac_sparsity`.")
-        if method != "lm" and jac_sparsity is not None and tr_solver == "exact":
+        if tr_solver == "exact":
             raise ValueError("tr_solver='exact' is incompatible with `jac_sparsity`.")
     solver = _check_jacobian(J0, residuals.kind, m, n, method, tr_solver,
                              isinstance(scale, str))
-    options = dict(tr_options or {})
     if method == "lm":
         if callback is not None:
             warnings.warn("Callback function specified, but not supported with `lm` method.",
                           stacklevel=2)
-        lm_trace = Trace() if trace else None
-        outcome = _run_lm(residuals, x0, f0, J0, jac, ftol_, xtol_, gtol_, max_nfev, scale,
-                          lm_trace)
-        result = _result(outcome)
-        if lm_trace is not None:
-            lm_trace.record(outcome.x, outcome.cost, outcome.optimality, outcome.nfev)
-            result["trace"] = lm_trace
+        result = _solve_lm(residuals, x0, f0, J0, jac, (ftol_, xtol_, gtol_), max_nfev,
+                           scale, trace)
     else:
+        options = dict(tr_options or {})
         if method == "dogbox" and solver == "lsmr" and "regularize" in options:
             warnings.warn("The keyword 'regularize' in `tr_options` is not relevant for "
                           "'dogbox' method.", stacklevel=2)
@@ -279,6 +268,31 @@ def least_squares(
         print(f"Function evaluations {result.nfev}, initial cost {initial_cost:.4e}, "
               f"final cost {result.cost:.4e}, "
               f"first-order optimality {result.optimality:.2e}.")
+    return result
+
+
+def _initial_residuals(residuals: Residuals, x0: FloatArray) -> FloatArray:
+    """``fun(x0)``, checked as scipy checks it (a 1-d array of finite values)."""
+    f0 = residuals.values(x0)
+    if not callable(residuals.jac) and f0.ndim > 1:  # scipy's differencing sees it first
+        raise ValueError("`f0` passed has more than 1 dimension.")
+    if f0.ndim != 1:
+        raise ValueError(f"`fun` must return at most 1-d array_like. f0.shape: {f0.shape}")
+    if not np.all(np.isfinite(f0)):
+        raise ValueError("Residuals are not finite in the initial point.")
+    return f0
+
+
+def _solve_lm(residuals: Residuals, x0: FloatArray, f0: FloatArray, J0: FloatArray, jac: Any,
+              tolerances: tuple[float, float, float], max_nfev: int | None,
+              scale: FloatArray | str, trace: bool) -> OptimizeResult:
+    """Run lm and build its result (with the trace when asked for)."""
+    lm_trace = Trace() if trace else None
+    outcome = _run_lm(residuals, x0, f0, J0, jac, *tolerances, max_nfev, scale, lm_trace)
+    result = _result(outcome)
+    if lm_trace is not None:
+        lm_trace.record(outcome.x, outcome.cost, outcome.optimality, outcome.nfev)
+        result["trace"] = lm_trace
     return result
 
 
