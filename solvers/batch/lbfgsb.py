@@ -240,13 +240,15 @@ def _round(obj: BatchObjective, st: _State, box: _Box, out: Outcomes, lim: _Limi
         br = step.bracket
         narrow = br.bracketed & (np.abs(br.t_hi - br.t_lo)
                                  <= XTOL * np.maximum(br.t_lo, br.t_hi))
-    improved = step.improved & ~bad
+    if finished.any():
+        improved, accept = step.improved & ~bad, step.accept & ~bad
+        unresolved = ~accept & ~bad
+    else:
+        improved, accept, unresolved = step.improved, step.accept, ~step.accept
     if improved.any():
         np.copyto(st.x_lo, xt, where=improved[:, np.newaxis])
         np.copyto(st.g_lo, ev.g, where=improved[:, np.newaxis])
     st.trials[...] += 1
-    accept = step.accept & ~bad
-    unresolved = ~accept & ~bad
     ended = unresolved & ((st.trials >= lim.maxls) | narrow)
     noise = unresolved & st.negligible & (br.t_lo == 0)  # no decrease where none was predicted
     if ended.any() or noise.any():
