@@ -118,22 +118,33 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, out
 
 
-def run(n_starts: int, repeat: int, skip_ours: bool) -> list[dict[str, Any]]:
-    rows = []
-    for case in cases(n_starts):
-        t_scipy, f_scipy = _timed(lambda: _loop(scipy.optimize.minimize, case), repeat)
-        t_ours = np.nan if skip_ours else _timed(lambda: _loop(solvers.minimize, case), repeat)[0]
+def _timed_batch(case: Case, repeat: int) -> tuple[float, float, Any]:
+    """Best of ``repeat`` batched runs: (seconds, seconds inside the objective in that run,
+    result)."""
+    best: tuple[float, float, Any] = (np.inf, np.nan, None)
+    for _ in range(repeat):
         spent = [0.0]
 
-        def timed_batch(X: FloatArray, case: Case = case) -> FloatArray:
+        def timed_batch(X: FloatArray) -> FloatArray:
             start = time.perf_counter()
             out = case.batch(X)
             spent[0] += time.perf_counter() - start
             return out
 
-        t_batch, res = _timed(lambda: solvers.minimize_batch(timed_batch, case.x0,
-                                                              bounds=case.bounds), repeat)
-        t_objective = spent[0] / repeat
+        start = time.perf_counter()
+        res = solvers.minimize_batch(timed_batch, case.x0, bounds=case.bounds)
+        elapsed = time.perf_counter() - start
+        if elapsed < best[0]:
+            best = (elapsed, spent[0], res)
+    return best
+
+
+def run(n_starts: int, repeat: int, skip_ours: bool) -> list[dict[str, Any]]:
+    rows = []
+    for case in cases(n_starts):
+        t_scipy, f_scipy = _timed(lambda: _loop(scipy.optimize.minimize, case), repeat)
+        t_ours = np.nan if skip_ours else _timed(lambda: _loop(solvers.minimize, case), repeat)[0]
+        t_batch, t_objective, res = _timed_batch(case, repeat)
         same = res.fun <= f_scipy + 1e-6 * np.maximum(np.abs(f_scipy), 1.0)
         # every round evaluates value and FD gradient (d + 1 rows) of each unfinished start once
         rounds = int(res.nfev.max()) // (case.x0.shape[1] + 1)
