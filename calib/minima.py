@@ -11,7 +11,9 @@ problem is.  `verify_minima` checks the candidates itself:
 2. **Stationarity.** At each representative, the projected gradient of the objective in natural
    coordinates scaled to the unit box (``u = (x - lower) / (upper - lower)``), by central
    differences (one-sided at a bound) with step `STATIONARITY_STEP` in ``u``; a component at a
-   bound pointing out of the box counts as zero.  Natural, not log, coordinates: a log-scale
+   bound pointing out of the box counts as zero.  (With constraints, where a binding
+   constraint leaves a gradient, this test is left to the polish, which solves the constrained
+   problem.)  Natural, not log, coordinates: a log-scale
    parameter's gradient ``x df/dx`` vanishes as ``x -> 0`` however steep ``f`` is there, which
    is exactly where solvers stop early (GARCH's omega).  Stationary when its largest component is at
    most `STATIONARITY_GTOL` ``* max(1, |f|)``: moving across the whole box along any free
@@ -247,6 +249,8 @@ def projected_unit_gradient(problem: Problem, x: FloatArray) -> FloatArray:
 
 
 def _is_stationary(problem: Problem, x: FloatArray, f: float) -> bool:
+    if problem.constraints:  # a binding constraint leaves a gradient: the polish decides
+        return True
     grad = projected_unit_gradient(problem, x)
     return bool(np.all(np.isfinite(grad))
                 and np.max(np.abs(grad), initial=0.0) <= STATIONARITY_GTOL * max(1.0, abs(f)))

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calib.errors import ProblemError
+from calib.models import BUILTIN_MODELS, get_model
 from calib.problem import Problem
 from solvers import approx_hessian
 
@@ -30,7 +31,7 @@ HessianCallable = Callable[[FloatArray, FloatArray], npt.ArrayLike]
 #: what an objective is: a negative log-likelihood or a plain sum of squared residuals
 OBJECTIVE_KINDS = ("nll", "sse")
 #: built-in models whose objective is a plain sum of squares (``kind="sse"``)
-LEAST_SQUARES_MODELS = frozenset({"linear", "sinusoid"})
+LEAST_SQUARES_MODELS = frozenset(name for name in BUILTIN_MODELS if get_model(name).kind == "sse")
 
 _EPS = float(np.finfo(np.float64).eps)
 #: default relative step, eps**(1/4) (about 1.2e-4): balances the O(h**2) truncation error of

@@ -175,13 +175,16 @@ def _open(store: str) -> Any:
 
 
 def _best_text(store_path: str, fmt: str = "table", *, errors: bool = False) -> str:
-    from .report import best_csv, best_json, best_table, with_standard_errors
-    from .runner import selection_rows
+    """The selection in ``fmt``; its warnings go to stderr, one line each."""
+    from .report import best_csv, best_json, best_table, best_warnings, with_standard_errors
+    from .selection import selection_rows, stored_selection
 
     store = _open(store_path)
-    rows = selection_rows(store)
+    rows = stored_selection(store) or selection_rows(store)
     if errors:
         rows = with_standard_errors(store, rows)
+    for line in best_warnings(rows, errors=errors):
+        click.echo(line, err=True)
     params = store.layout.parameters
     if fmt == "json":
         return best_json(rows, errors=errors)
@@ -210,7 +213,7 @@ def status_command(store: str) -> None:
               help="standard errors from the Hessian at the best point (rebuilds the problems)")
 @user_errors
 def best_command(store: str, as_csv: bool, as_json: bool, errors: bool) -> None:
-    """The best start per dataset, the number of distinct minima and the hits on the best."""
+    """The best point per dataset (polished), verified distinct minima, hits, premature stops."""
     if as_csv and as_json:
         _fail("--csv and --json are mutually exclusive")
     click.echo(_best_text(store, "json" if as_json else "csv" if as_csv else "table",

@@ -16,7 +16,7 @@ from calib.status import FAILURE_CODES
 from .store import StartStatus, StartTrace, Store
 
 __all__ = ["status_rows", "format_table", "best_table", "best_csv", "best_json",
-           "show_text", "trace_text", "with_standard_errors"]
+           "best_warnings", "show_text", "trace_text", "with_standard_errors"]
 
 
 def _num(value: Any) -> str:
@@ -55,31 +55,45 @@ def status_rows(store: Store) -> list[dict[str, Any]]:
 
 
 def with_standard_errors(store: Store, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` (from `selection_rows`) with ``std_errors``, ``hessian_pd``, ``hessian_message``.
+    """``rows`` (from the selection) with the uncertainty of each dataset's best point.
 
-    Each dataset's problem is rebuilt from the stored spec on the client and the standard
-    errors come from the Hessian at the best point (`calib.uncertainty.standard_errors`;
-    least-squares scaling for the built-in sum-of-squares models). A dataset without a best
-    point gets ``std_errors`` None and ``hessian_pd`` False.
+    Each dataset's problem is rebuilt from the stored spec on the client and the errors come
+    from the Hessian at the (polished) best point (`calib.uncertainty.standard_errors`, with the
+    objective's kind: the spec's ``[model] kind`` or the built-in model's). Added keys:
+    ``std_errors`` ({name: se}), ``correlation`` (p x p nested lists), ``hessian_pd``,
+    ``hessian_message``, ``kind``, ``aic``, ``bic``, ``one_sided`` (parameter names). A dataset
+    without a best point gets ``std_errors`` None and ``hessian_pd`` False.
     """
-    from calib.uncertainty import LEAST_SQUARES_MODELS, standard_errors
+    from calib.uncertainty import standard_errors
 
     from .plan import load_sweep_datasets
     from .task import build_problem
 
+    from .errors import SpecError
+
     spec = store.sweep_spec
+    kind = spec.model.objective_kind
+    if kind is None:
+        raise SpecError("[model].kind", "is not declared, so the standard errors cannot be "
+                        "formed: declare kind = \"nll\" (the objective is a negative "
+                        "log-likelihood) or \"sse\" (a sum of squared residuals) in the spec")
     datasets = {d.name: d for d in load_sweep_datasets(spec)}
-    kind = "sse" if spec.model.builtin in LEAST_SQUARES_MODELS else "nll"
     out = []
     for row in rows:
-        extra: dict[str, Any] = {"std_errors": None, "hessian_pd": False,
-                                 "hessian_message": "no best point"}
+        extra: dict[str, Any] = {"std_errors": None, "correlation": None, "hessian_pd": False,
+                                 "hessian_message": "no best point", "kind": kind,
+                                 "aic": None, "bic": None, "one_sided": []}
         if row["params"] is not None and row["dataset"] in datasets:
             problem = build_problem(spec, datasets[row["dataset"]])
-            x = [row["params"][name] for name in problem.names]
+            x = np.clip([row["params"][name] for name in problem.names], problem.lower,
+                        problem.upper)  # a stored point is inside its bounds to the last ulp
             errors = standard_errors(problem, x, kind=kind)
-            extra = {"std_errors": errors.as_dict(), "hessian_pd": errors.positive_definite,
-                     "hessian_message": errors.message}
+            extra = {"std_errors": errors.as_dict(),
+                     "correlation": None if errors.correlation is None
+                     else errors.correlation.tolist(),
+                     "hessian_pd": errors.positive_definite, "hessian_message": errors.message,
+                     "kind": kind, "aic": errors.aic, "bic": errors.bic,
+                     "one_sided": list(errors.one_sided)}
         out.append({**row, **extra})
     return out
 
@@ -89,49 +103,73 @@ def _se_values(row: dict[str, Any], parameters: Sequence[str]) -> list[Any]:
     return [errors.get(p) for p in parameters]
 
 
+def best_warnings(rows: Sequence[dict[str, Any]], *, errors: bool = False) -> list[str]:
+    """One line per warning of each dataset (``warning: DATASET: text``), for stderr."""
+    lines = [f"warning: {r['dataset']}: {text}" for r in rows
+             for text in (r.get("warnings") or ([r["warning"]] if r.get("warning") else []))]
+    if errors:
+        lines += [f"warning: {r['dataset']}: {r['hessian_message']}" for r in rows
+                  if r["params"] is not None and not r["hessian_pd"]]
+    return lines
+
+
 def best_table(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
                errors: bool = False) -> str:
+    """The selection as an aligned table (warnings apart: `best_warnings`)."""
     se_header = [f"se({p})" for p in parameters] if errors else []
-    header = ["dataset", "fun", *parameters, *se_header, "start", "n_minima", "hits"]
+    ic_header = ["aic", "bic"] if errors else []
+    header = ["dataset", "fun", *parameters, *se_header, *ic_header, "start", "n_minima", "hits",
+              "premature"]
     body = [[r["dataset"], r["fun"], *[(r["params"] or {}).get(p) for p in parameters],
              *(_se_values(r, parameters) if errors else []),
-             r["start"], r["n_minima"], r["hits"]] for r in rows]
-    text = format_table(header, body)
-    warnings = [f"warning: {r['dataset']}: {r['warning']}" for r in rows if r.get("warning")]
-    if errors:
-        warnings += [f"warning: {r['dataset']}: {r['hessian_message']}" for r in rows
-                     if r["params"] is not None and not r["hessian_pd"]]
-    return "\n".join([text, *warnings])
+             *([r.get("aic"), r.get("bic")] if errors else []),
+             r["start"], r["n_minima"], r["hits"], r.get("n_premature")] for r in rows]
+    return format_table(header, body)
 
 
 def best_csv(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
              errors: bool = False) -> str:
+    """The selection as CSV; ``at_bound`` lists parameter names separated by ``;``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    se_header = [*[f"se_{p}" for p in parameters], "hessian_pd"] if errors else []
+    se_header = ([*[f"se_{p}" for p in parameters], "hessian_pd", "kind", "aic", "bic"]
+                 if errors else [])
     writer.writerow(["dataset", "fun", *parameters, "start", "n_minima", "hits", "success",
-                     *se_header])
+                     "n_premature", "at_bound", *se_header])
     for r in rows:
         params = r["params"] or {}
         ses = _se_values(r, parameters)
-        se_cells = ([*("" if v is None or math.isnan(v) else v for v in ses), r["hessian_pd"]]
-                    if errors else [])
+        se_cells = ([*(_blank(v) for v in ses), r["hessian_pd"], r["kind"], _blank(r["aic"]),
+                     _blank(r["bic"])] if errors else [])
         writer.writerow([r["dataset"], r["fun"], *[params.get(p, "") for p in parameters],
                          "" if r["start"] is None else r["start"], r["n_minima"], r["hits"],
-                         r["success"], *se_cells])
+                         r["success"], r.get("n_premature", ""),
+                         ";".join(r.get("at_bound") or []), *se_cells])
     return out.getvalue().rstrip("\n")
 
 
+def _blank(value: Any) -> Any:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+_BEST_KEYS = ("dataset", "fun", "params", "start", "n_minima", "hits", "success",
+              "n_premature", "n_converged", "at_bound", "warnings", "minima")
+_ERROR_KEYS = ("std_errors", "hessian_pd", "hessian_message", "kind", "correlation", "aic",
+               "bic", "one_sided")
+
+
 def best_json(rows: Sequence[dict[str, Any]], *, errors: bool = False) -> str:
-    keys: tuple[str, ...] = ("dataset", "fun", "params", "start", "n_minima", "hits", "success")
-    keys += ("std_errors", "hessian_pd") if errors else ()
+    """The selection as JSON: a list of objects with `_BEST_KEYS` (and `_ERROR_KEYS`)."""
+    keys = _BEST_KEYS + (_ERROR_KEYS if errors else ())
 
     def clean(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: clean(item) for k, item in v.items()}
-        return None if isinstance(v, float) and math.isnan(v) else v
+        if isinstance(v, list):
+            return [clean(item) for item in v]
+        return None if isinstance(v, float) and not math.isfinite(v) else v
 
-    return json.dumps([{k: clean(r[k]) for k in keys} for r in rows], indent=2)
+    return json.dumps([{k: clean(r.get(k)) for k in keys} for r in rows], indent=2)
 
 
 def show_text(store: Store, dataset: int) -> str:

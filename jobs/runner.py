@@ -17,17 +17,17 @@ import numpy as np
 from distributed import Client, as_completed
 
 from calib.objectives import parse_objective_path
-from calib.selection import select_from_arrays
-from calib.status import FAILURE_CODES, StartStatus
+from calib.status import FAILURE_CODES
 
 from .plan import SweepPlan, pending_tasks, plan_sweep
 from .spec import SweepSpec
 from .errors import StoreCorruptError
+from .selection import selection_rows, write_selection
 from .store import Store
 from .task import ChunkReport, TaskInput, run_chunk
 
-__all__ = ["SweepReport", "run_sweep", "selection_rows", "engine_version", "check_store",
-           "plan_for_store"]
+__all__ = ["SweepReport", "run_sweep", "selection_rows", "write_selection", "engine_version",
+           "check_store", "plan_for_store"]
 
 
 def engine_version() -> str:
@@ -135,28 +135,3 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
                        starts_failed=failed)
 
 
-def selection_rows(store: Store, spec: SweepSpec | None = None) -> list[dict[str, object]]:
-    """Per-dataset global-minimum selection from whatever the store holds now.
-
-    ``spec`` is the store's spec when the caller holds it parsed (else `Store.sweep_spec`).
-    """
-    parameters = (spec or store.sweep_spec).parameter_objects()
-    x, fun = store.read_final_points()
-    converged = store.read_status() == StartStatus.CONVERGED.code
-    rows: list[dict[str, object]] = []
-    for d, name in enumerate(store.layout.datasets):
-        sel = select_from_arrays(name, x[d], fun[d], converged[d], parameters)
-        rows.append({
-            "dataset": name, "fun": sel.fun,
-            "params": None if sel.x is None else dict(zip(store.layout.parameters,
-                                                         map(float, sel.x))),
-            "start": sel.best_start, "n_minima": sel.n_minima, "hits": sel.hits,
-            "success": sel.best_start is not None, "warning": sel.warning,
-        })
-    return rows
-
-
-
-def write_selection(store: Store) -> None:
-    """Compute the selection and store it as the ``selection`` attribute (client only)."""
-    store.write_selection(selection_rows(store))

@@ -52,12 +52,16 @@ class ModelSpec:
     """``[model]``: a built-in model name, or a user objective ``"package.module:function"``.
 
     Exactly one of ``builtin`` and ``objective`` is set; ``vectorized`` (a twin of the objective
-    taking a ``(k, n_params)`` batch) only with ``objective``.
+    taking a ``(k, n_params)`` batch) only with ``objective``.  ``kind`` says what the objective
+    is, ``'nll'`` (negative log-likelihood) or ``'sse'`` (sum of squared residuals): a built-in
+    model knows its own (giving another is refused); a user objective declares it (None: not
+    declared, and `calib best --errors` refuses to guess).
     """
 
     builtin: str | None = None
     objective: str | None = None
     vectorized: str | None = None
+    kind: str | None = None
 
     @property
     def is_builtin(self) -> bool:
@@ -65,8 +69,17 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         fields = {"builtin": self.builtin, "objective": self.objective,
-                  "vectorized": self.vectorized}
+                  "vectorized": self.vectorized, "kind": self.kind}
         return {k: v for k, v in fields.items() if v is not None}
+
+    @property
+    def objective_kind(self) -> str | None:
+        """``'nll'`` or ``'sse'``: the built-in model's kind or the declared one (None: not)."""
+        if self.builtin is not None:
+            from calib.models import get_model
+
+            return get_model(self.builtin).kind
+        return self.kind
 
 
 @dataclass(frozen=True)
@@ -176,11 +189,14 @@ class SolverSpec:
 class RunSpec:
     """``[run]``: starts per Dask task (None: chosen by the planner, see `jobs.plan`), an
     optional wall-clock limit per start (seconds), and whether a vectorised objective runs its
-    starts through the batched solver core (``batch``, default True)."""
+    starts through the batched solver core (``batch``, default True).  ``isolate`` (default
+    True) runs a task's starts in a supervised child process (`calib.isolation`); it changes
+    no result, so it is not part of `to_dict` (nor of the hash): a resume may switch it."""
 
     starts_per_task: int | None = None
     time_limit_per_start: float | None = None
     batch: bool = True
+    isolate: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         # only what was set: a spec leaving the defaults keeps one hash whatever they become

@@ -52,7 +52,13 @@ def parse_sweep(value: Any) -> SweepSection:
 
 def parse_model(value: Any) -> ModelSpec:
     """``[model]``: exactly one of ``builtin`` and ``objective``; ``vectorized`` with the latter."""
-    table = parse_table(value, "[model]", known=("builtin", "objective", "vectorized"))
+    table = parse_table(value, "[model]", known=("builtin", "objective", "vectorized", "kind"))
+    kind = None
+    if "kind" in table:
+        kind = parse_string(table["kind"], "[model].kind")
+        if kind not in ("nll", "sse"):
+            raise SpecError("[model].kind", f"must be 'nll' (a negative log-likelihood) or "
+                            f"'sse' (a sum of squared residuals), got {kind!r}")
     if ("builtin" in table) == ("objective" in table):
         raise SpecError("[model]", "must give exactly one of 'builtin' (a built-in model name) "
                         "and 'objective' ('package.module:function')")
@@ -62,7 +68,10 @@ def parse_model(value: Any) -> ModelSpec:
             raise SpecError("[model].vectorized", "is only for a user objective (a built-in "
                             "model has its own vectorized evaluation)")
         name = parse_string(table["builtin"], "[model].builtin")
-        _builtin_model(name)  # raises SpecError for an unknown name
+        model = _builtin_model(name)  # raises SpecError for an unknown name
+        if kind is not None and kind != model.kind:
+            raise SpecError("[model].kind", f"the built-in model {name!r} is {model.kind!r} "
+                            f"(its objective is fixed); drop 'kind' or use {model.kind!r}")
         return ModelSpec(builtin=name)
     objective = parse_string(table["objective"], "[model].objective", pattern=_OBJECTIVE_PATH,
                              what=path_kind)
@@ -70,7 +79,7 @@ def parse_model(value: Any) -> ModelSpec:
     if "vectorized" in table:
         vectorized = parse_string(table["vectorized"], "[model].vectorized",
                                   pattern=_OBJECTIVE_PATH, what=path_kind)
-    return ModelSpec(objective=objective, vectorized=vectorized)
+    return ModelSpec(objective=objective, vectorized=vectorized, kind=kind)
 
 
 def _builtin_model(name: str) -> Model:
@@ -311,9 +320,9 @@ def parse_solver(value: Any, *, constrained: bool = False) -> SolverSpec:
 
 def parse_run(value: Any) -> RunSpec:
     """``[run]`` (optional): ``starts_per_task`` (default: chosen by the planner),
-    ``time_limit_per_start`` (s), ``batch`` (default true)."""
+    ``time_limit_per_start`` (s), ``batch`` (default true), ``isolate`` (default true)."""
     table = parse_table({} if value is None else value, "[run]",
-                        known=("starts_per_task", "time_limit_per_start", "batch"))
+                        known=("starts_per_task", "time_limit_per_start", "batch", "isolate"))
     per_task = table.get("starts_per_task")
     limit = table.get("time_limit_per_start")
     return RunSpec(
@@ -321,7 +330,8 @@ def parse_run(value: Any) -> RunSpec:
         parse_int(per_task, "[run].starts_per_task", minimum=1),
         time_limit_per_start=None if limit is None else
         parse_number(limit, "[run].time_limit_per_start", positive=True),
-        batch=parse_bool(table.get("batch", True), "[run].batch"))
+        batch=parse_bool(table.get("batch", True), "[run].batch"),
+        isolate=parse_bool(table.get("isolate", True), "[run].isolate"))
 
 
 def parse_sweep_spec(tables: Any, base_dir: str | Path) -> SweepSpec:

@@ -47,6 +47,9 @@ class Model:
     simulate : callable
         ``simulate(truth, n_points, rng) -> data``: ``truth`` has shape ``(p,)``; returns
         ``(n_points, len(columns))`` float64 data drawn from the model with ``rng``.
+    kind : str
+        What the objective is: ``'nll'`` (a negative log-likelihood) or ``'sse'`` (a plain sum
+        of squared residuals); decides how standard errors are formed.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Model:
     objective: Callable[[FloatArray, FloatArray], float]
     objective_batch: Callable[[FloatArray, FloatArray], FloatArray]
     simulate: Callable[[FloatArray, int, np.random.Generator], FloatArray]
+    kind: str = "nll"
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

@@ -67,5 +67,5 @@ LINEAR = Model(
     columns=("x", "y"),
     objective=objective,
     objective_batch=objective_batch,
-    simulate=simulate,
+    simulate=simulate, kind="sse",
 )

@@ -108,5 +108,5 @@ SINUSOID = Model(
     columns=("x", "y"),
     objective=objective,
     objective_batch=objective_batch,
-    simulate=simulate,
+    simulate=simulate, kind="sse",
 )

@@ -33,7 +33,8 @@ from tests.jobs.conftest import (STORE_LINE, assert_arrays_equal, calib_cli, for
 
 CONVERGED, NOT_CONVERGED, FAILED = (STATUS_CODES[k] for k in ("converged", "not_converged",
                                                               "failed"))
-JSON_KEYS = {"dataset", "fun", "params", "start", "n_minima", "hits", "success"}
+JSON_KEYS = {"dataset", "fun", "params", "start", "n_minima", "hits", "success", "n_premature",
+             "n_converged", "at_bound", "warnings", "minima"}
 
 
 def _address(client: Any) -> str:
@@ -152,7 +153,7 @@ def test_best_command_table_csv_and_json(ou_sweep: dict[str, Any]) -> None:
     assert table.exit_code == 0
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["dataset", "fun", "theta", "mu", "sigma", "start", "n_minima",
-                                "hits"]
+                                "hits", "premature"]
     assert [line.split()[0] for line in lines[2:4]] == ["sim-000", "sim-001"]
     assert [int(line.split()[5]) for line in lines[2:4]] == [r["start"] for r in rows]
 
@@ -160,7 +161,7 @@ def test_best_command_table_csv_and_json(ou_sweep: dict[str, Any]) -> None:
     assert as_csv.exit_code == 0
     records = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert list(records[0]) == ["dataset", "fun", "theta", "mu", "sigma", "start", "n_minima",
-                                "hits", "success"]
+                                "hits", "success", "n_premature", "at_bound"]
     for rec, row in zip(records, rows, strict=True):
         assert rec["dataset"] == row["dataset"] and float(rec["fun"]) == row["fun"]
         assert {k: float(rec[k]) for k in ("theta", "mu", "sigma")} == row["params"]

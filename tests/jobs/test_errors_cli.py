@@ -57,13 +57,22 @@ def _best(store: Path, *flags: str) -> str:
     return result.stdout
 
 
+def _best_stderr(store: Path, *flags: str) -> str:
+    result = CliRunner().invoke(main, ["best", str(store), *flags], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
 def test_json_errors_match_the_fisher_information(sweeps: dict[str, Any]) -> None:
     sweep = sweeps["normal"]
     rows = json.loads(_best(sweep["store"], "--errors", "--json"))
     assert [r["dataset"] for r in rows] == [d.name for d in sweep["datasets"]]
     for row in rows:
         assert set(row) == {"dataset", "fun", "params", "start", "n_minima", "hits", "success",
-                            "std_errors", "hessian_pd"}
+                            "n_premature", "n_converged", "at_bound", "warnings", "minima",
+                            "std_errors", "hessian_pd", "hessian_message", "kind",
+                            "correlation", "aic", "bic", "one_sided"}
+        assert row["kind"] == "nll" and row["correlation"][0][0] == 1.0
         assert row["hessian_pd"] is True and set(row["std_errors"]) == {"mu", "sigma"}
         sigma_hat = row["params"]["sigma"]
         np.testing.assert_allclose([row["std_errors"]["mu"], row["std_errors"]["sigma"]],
@@ -92,8 +101,8 @@ def test_least_squares_models_get_the_ols_covariance(sweeps: dict[str, Any]) -> 
 def test_table_and_csv_carry_error_columns(sweeps: dict[str, Any]) -> None:
     store = sweeps["normal"]["store"]
     table = _best(store, "--errors").splitlines()
-    assert table[0].split() == ["dataset", "fun", "mu", "sigma", "se(mu)", "se(sigma)", "start",
-                                "n_minima", "hits"]
+    assert table[0].split() == ["dataset", "fun", "mu", "sigma", "se(mu)", "se(sigma)", "aic",
+                                "bic", "start", "n_minima", "hits", "premature"]
     assert not any("Hessian" in line for line in table)  # positive definite: no warning
     rows = list(csv.DictReader(io.StringIO(_best(store, "--errors", "--csv"))))
     as_json = json.loads(_best(store, "--errors", "--json"))
@@ -119,7 +128,7 @@ def test_flat_direction_is_reported_not_positive_definite(
               np.random.default_rng(3).normal(1.0, 1.0, (30, 1)))
     spec_path = write_spec(tmp_path, {
         "sweep": {"name": "se-flat", "seed": 1},
-        "model": {"objective": f"{module}:flat_in_b"},
+        "model": {"objective": f"{module}:flat_in_b", "kind": "nll"},
         "parameters": {"a": {"lower": -5.0, "upper": 5.0}, "b": {"lower": -5.0, "upper": 5.0}},
         "data": {"files": "data/*.csv", "columns": ["y"]},
         "starts": {"n": 2, "sampler": "sobol"},
@@ -130,7 +139,7 @@ def test_flat_direction_is_reported_not_positive_definite(
     try:
         run_sweep(load_spec(spec_path), "flat.zarr", dask_client)
         (row,) = json.loads(_best(tmp_path / "flat.zarr", "--errors", "--json"))
-        table = _best(tmp_path / "flat.zarr", "--errors")
+        table = _best_stderr(tmp_path / "flat.zarr", "--errors")
     finally:
         forget_module(module)
     assert row["success"] is True

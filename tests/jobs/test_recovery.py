@@ -114,6 +114,9 @@ def test_calib_run_recovers_truth(tmp_path: Path) -> None:
     assert best.returncode == 0, best.stderr
     rows = json.loads(best.stdout)
     assert [r["dataset"] for r in rows] == ["sim-000"]
-    assert set(rows[0]) == {"dataset", "fun", "params", "start", "n_minima", "hits", "success"}
+    assert set(rows[0]) == {"dataset", "fun", "params", "start", "n_minima", "hits", "success",
+                            "n_premature", "n_converged", "at_bound", "warnings", "minima"}
+    assert rows[0]["n_minima"] == 1 and rows[0]["n_premature"] + rows[0]["hits"] <= \
+        rows[0]["n_converged"]
     spec = parse_spec(tables(case), tmp_path)
     assert_recovered(case, rows[0], objective_at_truth(spec, case))
