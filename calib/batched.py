@@ -65,6 +65,12 @@ class _BatchObjective:
         assert self._batch is not None  # batch_applies checked it
         return self._batch(self._problem.to_natural(self.feasible(z)), self._values)
 
+    def gradient(self, z: FloatArray) -> FloatArray:
+        """``G(Z (m, p)) -> (m, p)``: the problem's analytic internal-space gradients."""
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            raise _BatchTimeLimit()
+        return self._problem.internal_gradient_batch(self.feasible(z))
+
 
 def run_batch(problem: Problem, starts: npt.ArrayLike, first: int, *,
               time_limit: float | None = None) -> list[StartOutcome]:
@@ -81,7 +87,10 @@ def run_batch(problem: Problem, starts: npt.ArrayLike, first: int, *,
     time_limit : float, optional
         Seconds per start (> 0).  The batch may run ``k * time_limit`` seconds in all; past
         that it is abandoned and every start reruns alone under `run_start` with its own
-        limit, so time-outs are recorded per start as on the per-start path.
+        limit, so time-outs are recorded per start as on the per-start path.  A vectorised
+        objective that raises a `BaseException` that is not an `Exception` (``SystemExit``,
+        ``KeyboardInterrupt``) abandons the batch the same way: the per-start reruns fail only
+        the starts that raise it.
 
     Returns
     -------
@@ -115,9 +124,14 @@ def run_batch(problem: Problem, starts: npt.ArrayLike, first: int, *,
         warnings.simplefilter("always")
         try:
             result = minimize_batch(objective, problem.to_internal(x0), method=problem.method,
-                                    bounds=bounds, options=problem.options, trace=problem.trace)
+                                    bounds=bounds, options=problem.options, trace=problem.trace,
+                                    jac=None if problem.gradient is None else objective.gradient)
         except _BatchTimeLimit:
             result = None
+        except Exception:  # the batched core's own errors (a wrong shape): not a start's
+            raise
+        except BaseException:  # noqa: BLE001 - SystemExit etc. from the vectorised objective:
+            result = None      # each start reruns alone, and only the culprit fails
     if result is None:
         return [run_start(problem, x, first + i, time_limit=time_limit)
                 for i, x in enumerate(x0)]

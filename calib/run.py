@@ -20,6 +20,7 @@ from calib.constraints import (FEASIBILITY_TOLERANCE, ConstraintEvaluationError,
                                constraint_violation, solver_constraints)
 from calib.derivatives import derivatives_for
 from calib.errors import ProblemError
+from calib.gradients import analytic_derivatives
 from calib.problem import Problem
 from calib.status import StartStatus
 from solvers import MESSAGES, OptimizeResult, TraceArrays, minimize
@@ -95,7 +96,7 @@ class _TimeLimitReached(BaseException):
 class _ObjectiveFailed(BaseException):
     """Carries an exception raised by the user's objective out of the solver."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: BaseException) -> None:
         super().__init__(error)
         self.error = error
 
@@ -127,10 +128,19 @@ class _GuardedObjective:
         self.nfev += 1
         try:
             value = self._problem.internal_objective(point)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: this start only
             raise _ObjectiveFailed(exc) from exc
         self._note(point, value)
         return value
+
+    def gradient(self, z: FloatArray) -> FloatArray:
+        """The problem's analytic internal-space gradient at ``z`` (clipped as the objective)."""
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            raise _TimeLimitReached()
+        try:
+            return self._problem.internal_gradient(self.feasible(z))
+        except BaseException as exc:  # as for the objective: this start only
+            raise _ObjectiveFailed(exc) from exc
 
     def _note(self, point: FloatArray, value: object) -> None:
         try:
@@ -225,13 +235,16 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
     time_limit : float, optional
         Seconds (> 0).  The limit is checked before each objective evaluation; once passed, the
         run stops with status ``'timeout'``.  A single evaluation that never returns is not
-        interrupted.
+        interrupted here: `calib.isolation` runs starts in a child process that it kills at a
+        hard limit.
 
     Returns
     -------
     StartOutcome
         Never raised for objective failures: an exception from the objective gives status
-        ``'failed'`` and message ``"Type: text"``; a NaN/inf value gives ``'failed'`` with the
+        ``'failed'`` and message ``"Type: text"`` (any `BaseException`: ``SystemExit`` and
+        ``KeyboardInterrupt`` raised by the objective or a constraint fail this start only); a
+        NaN/inf value gives ``'failed'`` with the
         solver's message; the time limit gives ``'timeout'``; an exception raised by the solver
         itself gives ``'failed'`` with message ``"solver error: Type: text"``.  Warnings raised
         during the run are captured (not re-raised) and appended to the message.  Warning
@@ -293,7 +306,9 @@ def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
            ) -> tuple[OptimizeResult | None, tuple[StartStatus, str], str]:
     """Run the solver; return (result or None, (status, message) if it raised, warnings note)."""
     bounds = problem.internal_bounds if problem.method_spec.supports_bounds else None
-    extra = derivatives_for(problem.method_spec, guard)
+    extra = (analytic_derivatives(problem.method_spec, guard.gradient)
+             if problem.gradient is not None and problem.method_spec.uses_jac
+             else derivatives_for(problem.method_spec, guard))
     if problem.constraints:
         extra["constraints"] = solver_constraints(problem)
     failure = (StartStatus.FAILED, "")
@@ -312,4 +327,6 @@ def _solve(problem: Problem, z0: FloatArray, guard: _GuardedObjective,
             failure = (StartStatus.FAILED, str(stop))
         except Exception as exc:  # noqa: BLE001 - a solver crash is recorded, not fatal
             failure = (StartStatus.FAILED, f"solver error: {type(exc).__name__}: {exc}")
+        except BaseException as exc:  # noqa: BLE001 - SystemExit etc. from user code
+            failure = (StartStatus.FAILED, f"{type(exc).__name__}: {exc}")
     return result, failure, warnings_note(caught)

@@ -5,7 +5,8 @@ layout and path) and the dataset itself (scattered once per worker).  Per worker
 builds the `calib.Problem` of a (spec, dataset) once and opens the store once; it draws only
 its own starts (start ``i`` of dataset ``d`` never depends on chunking), solves them — through
 the batched solver core when the problem has a vectorised objective and ``[run].batch`` is on
-(`calib.batched.batch_applies`), one at a time through `calib.run_start` otherwise — and writes
+(`calib.batched.batch_applies`), one at a time through `calib.run_start` otherwise, in a
+supervised child process unless ``[run].isolate`` is false (`calib.isolation`) — and writes
 its whole chunk, completion marker last.
 """
 
@@ -26,6 +27,7 @@ from calib.datasets import Dataset
 from calib.models import get_model
 from calib.objectives import load_objective
 from calib.batched import batch_applies, run_batch
+from calib.isolation import solve_isolated
 from calib.problem import Problem
 from calib.run import StartOutcome, run_start
 from calib.starts import explicit_starts, starts_slice
@@ -132,12 +134,19 @@ def chunk_starts(spec: SweepSpec, dataset_index: int, start: int, stop: int) -> 
 
 
 def solve_starts(problem: Problem, starts: FloatArray, first: int, *,
-                 time_limit: float | None, batch: bool) -> list[StartOutcome]:
+                 time_limit: float | None, batch: bool, isolate_as: str | None = None,
+                 memory_limit: int | None = None) -> list[StartOutcome]:
     """Solve the starts ``starts`` (k, p) numbered ``first..first+k-1``; one outcome each.
 
     With ``batch`` and a problem the batched core can take (`calib.batched.batch_applies`), all
     starts advance together (`calib.batched.run_batch`); otherwise one at a time (`run_start`).
+    With ``isolate_as`` (the problem's cache key) they run in a supervised child process
+    (`calib.isolation.solve_isolated`: hard time limit, crashes and exits contained, address
+    space capped at ``memory_limit`` bytes); the outcomes are the same.
     """
+    if isolate_as is not None:
+        return solve_isolated(problem, starts, first, key=isolate_as, time_limit=time_limit,
+                              batch=batch, memory_limit=memory_limit)
     if batch and batch_applies(problem):
         return run_batch(problem, starts, first, time_limit=time_limit)
     return [run_start(problem, x0, first + i, time_limit=time_limit)
@@ -152,11 +161,25 @@ def run_chunk(task: TaskInput, dataset: Dataset) -> ChunkReport:
     starts = chunk_starts(task.spec, task.dataset_index, sl.start, sl.stop)
     run = task.spec.run
     outcomes = solve_starts(problem, starts, sl.start, time_limit=run.time_limit_per_start,
-                            batch=run.batch)
+                            batch=run.batch,
+                            isolate_as=f"{task.spec_hash}:{task.dataset_key}" if run.isolate
+                            else None, memory_limit=_worker_memory_limit())
     _cached_store(task).write_chunk(task.dataset_index, task.chunk, outcomes)
     failed = sum(o.status.is_failure for o in outcomes)
     return ChunkReport(dataset=task.dataset_index, chunk=task.chunk, n_starts=len(outcomes),
                        n_failed=failed, seconds=time.perf_counter() - began)
+
+
+def _worker_memory_limit() -> int | None:
+    """The Dask worker's memory limit in bytes (None outside a worker or without a limit):
+    the address-space cap of its isolated start processes."""
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ValueError, AttributeError):
+        return None
+    return int(limit) if limit else None
 
 
 # -- per-worker caches ---------------------------------------------------------------------------

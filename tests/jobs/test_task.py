@@ -25,7 +25,7 @@ from .conftest import ou_sweep_tables
 def spec_of(starts: int = 6, starts_per_task: int | None = 3, batch: bool = True,
             trace: bool = True) -> SweepSpec:
     tables: dict[str, Any] = ou_sweep_tables("task-ou", datasets=2, starts=starts, points=200)
-    tables["run"] = {"batch": batch}
+    tables["run"] = {"batch": batch, "isolate": False}  # in-process: the spies see the calls
     if starts_per_task is not None:
         tables["run"]["starts_per_task"] = starts_per_task
     tables["solver"]["trace"] = trace
