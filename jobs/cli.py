@@ -1,6 +1,7 @@
 """The `calib` command line (click): the only module that prints or exits.
 
-Exit codes: 0 ok; 1 the sweep ran but some starts failed; 2 bad input (one line on stderr).
+Exit codes: 0 ok; 1 the sweep ran but some starts failed; 2 bad input (one line on stderr);
+3 the run could not finish (one line saying why); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -37,14 +38,21 @@ def _fail(message: str) -> None:
 
 
 def user_errors(func: F) -> F:
-    """Turn a `CalibError` into one line on stderr and exit status 2."""
+    """Turn a `CalibError` into one line on stderr and exit status 2 (3 for a run that could
+    not finish, `jobs.collect.SweepAbortedError`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from calib.errors import CalibError
 
+        from .collect import SweepAbortedError
+
         try:
             return func(*args, **kwargs)
+        except SweepAbortedError as exc:
+            click.echo(f"calib: error: the run could not finish: {' '.join(str(exc).split())}; "
+                       "finished tasks are kept, run the same command to resume", err=True)
+            sys.exit(3)
         except CalibError as exc:
             _fail(str(exc))
     return wrapper  # type: ignore[return-value]
@@ -56,17 +64,54 @@ def main() -> None:
     """calib: multi-start parameter calibration on Dask, results in zarr."""
 
 
+def _interrupted(store: str) -> None:
+    """After Ctrl-C: Dask's shutdown noise silenced, one line saying how far the sweep got,
+    exit 130."""
+    import logging
+
+    from .store import Store
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    try:
+        done = Store.open(store).done_chunks()
+        where = f"{int(done.sum())} of {done.size} tasks done"
+    except Exception:  # noqa: BLE001 - no store yet, or one being written: say so, exit
+        where = "no task done"
+    click.echo(f"interrupted: {where}; run the same command to resume", err=True)
+    sys.exit(130)
+
+
 def _run(spec: Any, store: str, *, scheduler: str | None, scheduler_file: str | None,
-         workers: int | None, overwrite: bool) -> Any:
+         workers: int | None, overwrite: bool, tls: Any = None,
+         retry_failed: bool = False) -> Any:
+    try:
+        return _run_sweep(spec, store, scheduler=scheduler, scheduler_file=scheduler_file,
+                          workers=workers, overwrite=overwrite, tls=tls,
+                          retry_failed=retry_failed)
+    except KeyboardInterrupt:
+        _interrupted(store)
+
+
+def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: str | None,
+               workers: int | None, overwrite: bool, tls: Any, retry_failed: bool) -> Any:
+    import dask.config
+
     from .cluster import check_options, connect
+    from .lease import StoreLease
+    from .options_check import TlsOptions, check_connection_options
     from .plan import plan_sweep
     from .runner import check_store, run_sweep
 
     # every bad input is refused here, before a cluster starts or the store is touched
     check_options(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers)
+    tls = tls or TlsOptions()
+    check_connection_options(scheduler=scheduler, scheduler_file=scheduler_file, tls=tls)
     plan = plan_sweep(spec)
     check_store(plan, store, overwrite=overwrite)
-    with connect(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers) as client:
+    # one writer per store (a live holder: exit 2 naming it); TLS settings for the client
+    with StoreLease.acquire(store), dask.config.set(tls.dask_config()), \
+            connect(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers) as client:
         _echo_dashboard(client)
         bar = click.progressbar(length=1, label="tasks", file=sys.stderr)
         state = {"started": False}
@@ -78,9 +123,12 @@ def _run(spec: Any, store: str, *, scheduler: str | None, scheduler_file: str | 
                 state["started"] = True
             bar.update(1)
 
-        with bar:
-            result = run_sweep(spec, store, client, overwrite=overwrite, on_task=on_task,
-                               plan=plan)
+        try:
+            with bar:
+                result = run_sweep(spec, store, client, overwrite=overwrite, on_task=on_task,
+                                   plan=plan, retry_failed=retry_failed)
+        except KeyboardInterrupt:
+            _interrupted(store)  # before the cluster closes: its shutdown logs nothing
     click.echo(f"store: {result.store} ({result.tasks_run} tasks run, "
                f"{result.tasks_skipped} already done)")
     return result
@@ -124,6 +172,15 @@ def _run_options(func: F) -> F:
         click.option("--workers", type=int, default=None,
                      help="worker processes of the embedded cluster (default: one per core)"),
         click.option("--overwrite", is_flag=True, help="replace a store that holds another sweep"),
+        click.option("--retry-failed", is_flag=True,
+                     help="also rerun the chunks of a resumed store that hold failed or "
+                          "timed-out starts"),
+        click.option("--tls-ca-file", type=click.Path(), default=None,
+                     help="CA certificate for a tls:// scheduler (see docs/security.md)"),
+        click.option("--tls-cert", type=click.Path(), default=None,
+                     help="client certificate for a tls:// scheduler"),
+        click.option("--tls-key", type=click.Path(), default=None,
+                     help="client private key for a tls:// scheduler"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -135,15 +192,20 @@ def _run_options(func: F) -> F:
 @_run_options
 @user_errors
 def run_command(spec_path: str, store: str | None, scheduler: str | None,
-                scheduler_file: str | None, workers: int | None, overwrite: bool) -> None:
+                scheduler_file: str | None, workers: int | None, overwrite: bool,
+                retry_failed: bool, tls_ca_file: str | None, tls_cert: str | None,
+                tls_key: str | None) -> None:
     """Run (or resume) the sweep described by the TOML file SPEC."""
     from .cluster import check_options
+    from .options_check import TlsOptions
     from .spec import load_spec
 
     check_options(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers)
+    tls = TlsOptions(ca_file=tls_ca_file, cert=tls_cert, key=tls_key)
     spec = load_spec(spec_path)
     result = _run(spec, store or f"{spec.sweep.name}.zarr", scheduler=scheduler,
-                  scheduler_file=scheduler_file, workers=workers, overwrite=overwrite)
+                  scheduler_file=scheduler_file, workers=workers, overwrite=overwrite, tls=tls,
+                  retry_failed=retry_failed)
     _exit_for(result)
 
 
@@ -180,6 +242,7 @@ def _best_text(store_path: str, fmt: str = "table", *, errors: bool = False) -> 
     from .selection import selection_rows, stored_selection
 
     store = _open(store_path)
+    store.require_intact(("x", "fun", "status"))  # what the selection reads
     rows = stored_selection(store) or selection_rows(store)
     if errors:
         rows = with_standard_errors(store, rows)
@@ -200,7 +263,9 @@ def status_command(store: str) -> None:
     """Starts converged / not converged / failed / pending per dataset."""
     from .report import format_table, status_rows
 
-    rows = status_rows(_open(store))
+    opened = _open(store)
+    opened.require_intact(("status",))
+    rows = status_rows(opened)
     keys = ["dataset", "converged", "not_converged", "failed", "pending", "chunks"]
     click.echo(format_table(keys, [[r[k] for k in keys] for r in rows]))
 
@@ -238,7 +303,9 @@ def show_command(store: str, dataset: str) -> None:
     from .report import show_text
 
     opened = _open(store)
-    click.echo(show_text(opened, _dataset_index(opened, dataset)))
+    index = _dataset_index(opened, dataset)
+    opened.require_intact(datasets=[index])
+    click.echo(show_text(opened, index))
 
 
 @main.command("trace")
@@ -255,6 +322,7 @@ def trace_command(store: str, dataset: str, start: int) -> None:
     d = _dataset_index(opened, dataset)
     if not 0 <= start < opened.layout.n_starts:
         raise SpecError("--start", f"must be in 0..{opened.layout.n_starts - 1}, got {start}")
+    opened.require_intact(datasets=[d], chunks=[start // opened.layout.starts_per_task])
     trace = opened.read_trace(d, start)
     if trace is None:
         raise SpecError("--start", f"start {start} of {dataset!r} has no trace (traces off, "
@@ -262,3 +330,12 @@ def trace_command(store: str, dataset: str, start: int) -> None:
     click.echo(trace_text(trace, opened.layout.parameters))
 
 
+@main.command("verify")
+@click.argument("store", type=click.Path())
+@user_errors
+def verify_command(store: str) -> None:
+    """Check every chunk of a store against its checksums, and its spec against its hash."""
+    opened = _open(store)
+    done, total = opened.verify()
+    click.echo(f"store {store}: {done} of {total} chunks done, all intact; the spec matches "
+               "its hash")

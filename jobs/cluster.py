@@ -26,8 +26,9 @@ def default_workers() -> int:
 
 
 def _dashboard_address() -> str:
-    # a free port, so that parallel sweeps and tests never fight over :8787
-    return ":0"
+    # a free port, so that parallel sweeps and tests never fight over :8787; on the loopback
+    # interface only: the dashboard has no authentication (docs/security.md)
+    return "127.0.0.1:0"
 
 
 def check_options(*, scheduler: str | None = None, scheduler_file: str | None = None,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from calib.errors import CalibError
 
-__all__ = ["SpecError", "StoreConflictError", "StoreCorruptError"]
+__all__ = ["SpecError", "StoreConflictError", "StoreCorruptError", "StoreLockedError",
+           "StoreDamagedError"]
 
 
 class SpecError(CalibError):
@@ -42,3 +43,23 @@ class StoreConflictError(CalibError):
 
 class StoreCorruptError(CalibError):
     """A store cannot be read: missing arrays or attributes, or inconsistent shapes."""
+
+
+class StoreLockedError(StoreConflictError):
+    """Another live `calib run` holds the store's lease (the message names its host and pid)."""
+
+
+class StoreDamagedError(StoreCorruptError):
+    """Chunks of a store fail their checksums or cannot be decoded (the message names them).
+
+    ``damaged`` holds ``(dataset name, chunk index, array names)`` per damaged chunk.
+    """
+
+    def __init__(self, message: str, damaged: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
+                 ) -> None:
+        super().__init__(message)
+        self.damaged = damaged
+
+    def __reduce__(self) -> tuple[type[StoreDamagedError],
+                                  tuple[str, tuple[tuple[str, int, tuple[str, ...]], ...]]]:
+        return (type(self), (str(self), self.damaged))

@@ -19,6 +19,7 @@ array              shape                       dtype      meaning
 ``trace_x``        (dataset, start, iter, p)   float64    parameters per iteration (NaN padded)
 ``trace_grad``     (dataset, start, iter)      float64    gradient norm per iteration
 ``trace_nfev``     (dataset, start, iter)      int64      cumulative evaluations (-1 padded)
+``chunk_digest``   (dataset, chunk)            str        the chunk's checksums (`jobs.integrity`)
 ``chunk_done``     (dataset, chunk)            int8       1 once a task's chunk is written: last
 =================  ==========================  =========  ========================================
 
@@ -28,14 +29,31 @@ half-way leaves its chunk marked not done, and a resume recomputes it.  Group at
 by the client only, never by tasks): ``spec`` (JSON), ``spec_hash``, ``engine_version``,
 ``datasets``, ``parameters``, ``n_starts``, ``starts_per_task``, ``trace_length``, and after a
 finished sweep ``selection`` (best start, minima count and hits per dataset).
+
+**Integrity.**  With its completion marker a task records a digest of every array of its chunk
+(`jobs.integrity`); `Store.damaged_chunks` recomputes them from what it reads and names the
+chunks that differ (deleted, truncated or bit-flipped chunk files), `Store.require_intact` turns
+them into a `StoreDamagedError`, and `Store.intact_done_chunks` tells a resume which chunks to
+recompute.  The stored spec is checked against ``spec_hash`` when it is parsed.
+
+**Creation.**  A new store is built in a sibling directory ``.<name>.calib-new-<token>`` and
+moved into place with one atomic rename (``renameat2(RENAME_EXCHANGE)`` when it replaces a
+store, so the old store stays whole until the new one is in place): a kill during creation or
+``--overwrite`` leaves the old store (or no store) plus a leftover sibling that the next lease
+holder removes (`jobs.lease`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
 import functools
 import json
 import math
+import os
+import secrets
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +66,9 @@ from zarr.core.sync import sync as zarr_sync
 
 from calib.status import FAILURE_CODES, STATUS_CODES, StartStatus
 
-from .errors import StoreConflictError, StoreCorruptError
+from .errors import StoreConflictError, StoreCorruptError, StoreDamagedError
+from .integrity import DamagedChunk, chunk_digests, damage_message, parse_digests, value_digest
+from .lease import STAGING_MARK
 
 if TYPE_CHECKING:
     from calib.run import StartOutcome
@@ -57,7 +77,9 @@ if TYPE_CHECKING:
 
 __all__ = ["STATUS_CODES", "StartStatus", "StoreLayout", "StartArrays", "StartTrace", "Store"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the per-chunk (dataset, chunk) arrays; every other array is per start
+CHUNK_ARRAYS = ("chunk_digest", "chunk_done")
 ITER_CHUNK = 256
 
 FloatArray = npt.NDArray[np.float64]
@@ -204,6 +226,7 @@ def _spec_arrays(layout: StoreLayout) -> dict[str, _ArraySpec]:
         "nfev": ((d, s), (1, b), "i4", -1, ["dataset", "start"]),
         "seconds": ((d, s), (1, b), "f8", np.nan, ["dataset", "start"]),
         "trace_len": ((d, s), (1, b), "i4", -1, ["dataset", "start"]),
+        "chunk_digest": ((d, layout.n_chunks), (1, 1), str, "", ["dataset", "chunk"]),
         "chunk_done": ((d, layout.n_chunks), (1, 1), "i1", 0, ["dataset", "chunk"]),
     }
     t = layout.trace_length
@@ -228,6 +251,71 @@ def _check_path(path: Path) -> None:
                 raise StoreCorruptError(f"store path {str(path)!r} is inside {str(parent)!r}, "
                                         "which is a file, not a directory")
             break
+
+
+#: every array name a calib store may hold (a half-created store holds some of them)
+_ALL_ARRAYS = frozenset(RESULT_FIELDS) | {"trace_f", "trace_x", "trace_grad", "trace_nfev",
+                                          *CHUNK_ARRAYS}
+
+
+def _root_attributes(path: Path) -> dict[str, Any] | None:
+    """The attributes in ``path/zarr.json`` when it is a zarr v3 group, else None."""
+    try:
+        meta = json.loads((path / "zarr.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("node_type") != "group":
+        return None
+    attrs = meta.get("attributes", {})
+    return attrs if isinstance(attrs, dict) else None
+
+
+def _is_half_created(path: Path) -> bool:
+    """A directory a calib run left while creating a store: a zarr group without the sweep's
+    attributes whose other entries are all calib array names."""
+    attrs = _root_attributes(path)
+    if attrs is None or "spec_hash" in attrs:
+        return False
+    return all(p.name == "zarr.json" or p.name in _ALL_ARRAYS for p in path.iterdir())
+
+
+def _staging_path(path: Path, role: str) -> Path:
+    """A fresh sibling ``.<name>.calib-<role>-<token>`` of ``path`` (see `jobs.lease`)."""
+    path = path.absolute()
+    return path.with_name(f".{path.name}{STAGING_MARK}{role}-{secrets.token_hex(6)}")
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
+    system cannot (then the caller falls back to two renames)."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                 rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _swap_into_place(staging: Path, path: Path) -> None:
+    """Put the complete store built in ``staging`` at ``path``; whatever was at ``path`` ends
+    in ``staging`` (the caller deletes it).  ``path`` always holds a whole store or the old
+    content, never a mix."""
+    if not path.exists():
+        staging.rename(path)
+        return
+    if not _exchange(staging, path):
+        old = _staging_path(path, "old")
+        path.rename(old)  # from here until the next rename there is no store at path
+        staging.rename(path)
+        old.rename(staging)
 
 
 class Store:
@@ -284,18 +372,24 @@ class Store:
         path = Path(path)
         if cls.check_target(path, spec_hash, layout=layout, overwrite=overwrite):
             return cls.open(path, mode="r+")
-        group = zarr.open_group(str(path), mode="w")
-        for name, (shape, chunks, dtype, fill, dims) in _spec_arrays(layout).items():
-            group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill,
-                               dimension_names=dims)
-        group.update_attributes({  # one metadata write (attrs.update rewrites it per key)
-            "format": FORMAT_VERSION, "spec": spec, "spec_hash": spec_hash,
-            "engine_version": engine_version, "datasets": list(layout.datasets),
-            "parameters": list(layout.parameters), "n_starts": layout.n_starts,
-            "starts_per_task": layout.starts_per_task, "trace_length": layout.trace_length,
-            "status_codes": STATUS_CODES,
-        })
-        return cls(group, path)
+        path.absolute().parent.mkdir(parents=True, exist_ok=True)
+        staging = _staging_path(path, "new")
+        try:
+            group = zarr.open_group(str(staging), mode="w")
+            for name, (shape, chunks, dtype, fill, dims) in _spec_arrays(layout).items():
+                group.create_array(name, shape=shape, chunks=chunks, dtype=dtype,
+                                   fill_value=fill, dimension_names=dims)
+            group.update_attributes({  # one metadata write (attrs.update rewrites it per key)
+                "format": FORMAT_VERSION, "spec": spec, "spec_hash": spec_hash,
+                "engine_version": engine_version, "datasets": list(layout.datasets),
+                "parameters": list(layout.parameters), "n_starts": layout.n_starts,
+                "starts_per_task": layout.starts_per_task, "trace_length": layout.trace_length,
+                "status_codes": STATUS_CODES,
+            })
+            _swap_into_place(staging, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # the old store, or a half-built one
+        return cls(zarr.open_group(str(path), mode="r+"), path)
 
     @classmethod
     def check_target(cls, path: str | Path, spec_hash: str, *, layout: StoreLayout | None = None,
@@ -312,14 +406,29 @@ class Store:
             The path is a file, or lies inside one.
         StoreConflictError
             The path holds a different sweep (another spec hash, or the same spec whose data
-            now give another ``layout``: other files, for instance) and ``overwrite`` is False,
-            or it is a non-empty directory that is not a calib store (never replaced, even with
-            ``overwrite``).
+            now give another ``layout``: other files, for instance), a store of another format,
+            or a half-created store (a run killed while creating it), and ``overwrite`` is
+            False; or it is a non-empty directory that is not a calib store (never replaced,
+            even with ``overwrite``).
         """
         path = Path(path)
         _check_path(path)
         if not path.exists() or not any(path.iterdir()):
             return False
+        if _is_half_created(path):
+            if overwrite:
+                return False
+            raise StoreConflictError(
+                f"store {str(path)!r} is incomplete (a calib run was killed while creating it: "
+                "it has no sweep metadata); pass --overwrite to rebuild it")
+        attrs = _root_attributes(path)
+        if attrs is not None and "spec_hash" in attrs and attrs.get("format") != FORMAT_VERSION:
+            if overwrite:
+                return False
+            raise StoreConflictError(
+                f"store {str(path)!r} is of format {attrs.get('format')!r} (this calib writes "
+                f"format {FORMAT_VERSION}); pass --overwrite to replace it or choose another "
+                "--store")
         try:
             existing = cls.open(path, mode="r")
         except StoreCorruptError:
@@ -358,19 +467,31 @@ class Store:
         if self.layout.trace_length:
             values.update(_trace_block(outcomes, self.layout.trace_length,
                                        len(self.layout.parameters)))
-        self._write_together(region, values)
+        values = {name: self._as_stored(name, value) for name, value in values.items()}
+        record = chunk_digests({**values, "status": results.status})
+        writes: list[tuple[str, tuple[int, slice], Any]] = [
+            (name, region, value) for name, value in values.items()]
+        writes.append(("chunk_digest", (dataset, slice(chunk, chunk + 1)), np.array([record])))
+        self._write_together(writes)
         self._array("status")[region] = results.status
         self._array("chunk_done")[dataset, chunk] = 1  # last: the completion marker
 
-    def _write_together(self, region: tuple[int, slice],
-                        values: dict[str, npt.NDArray[Any]]) -> None:
-        """Write ``values[name]`` into ``region`` of every named array, the writes concurrent
-        (zarr's I/O loop overlaps them: about half the time of one write after another)."""
-        arrays = {name: self._array(name).async_array for name in values}
+    def _as_stored(self, name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """``value`` in the dtype array ``name`` stores (numeric arrays), so that its digest
+        is the digest of what reads back."""
+        dtype = self._array(name).dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            return np.asarray(value).astype(dtype, copy=False)
+        return value
+
+    def _write_together(self, writes: Sequence[tuple[str, tuple[int, slice], Any]]) -> None:
+        """Write each ``(array name, region, value)``, the writes concurrent (zarr's I/O loop
+        overlaps them: about half the time of one write after another)."""
+        arrays = {name: self._array(name).async_array for name, _, _ in writes}
 
         async def write_all() -> None:
             await asyncio.gather(*(arrays[name].setitem(region, value)
-                                   for name, value in values.items()))
+                                   for name, region, value in writes))
 
         zarr_sync(write_all())
 
@@ -392,6 +513,93 @@ class Store:
     def done_chunks(self) -> npt.NDArray[np.bool_]:
         """Boolean (dataset, chunk) array: True where the chunk's task finished and wrote."""
         return np.asarray(self._array("chunk_done")[:]) == 1
+
+    # -- integrity ------------------------------------------------------------------------------
+    def chunk_array_names(self) -> tuple[str, ...]:
+        """The per-start arrays a task writes (and digests), in write order."""
+        names: tuple[str, ...] = RESULT_FIELDS[:-1]
+        if self.layout.trace_length:
+            names += ("trace_f", "trace_grad", "trace_nfev", "trace_x")
+        return (*names, "status")
+
+    def _region(self, name: str, chunk: int) -> slice:
+        return slice(chunk, chunk + 1) if name in CHUNK_ARRAYS else self.layout.chunk_slice(chunk)
+
+    def _read_chunks(self, name: str, dataset: int,
+                     chunks: Sequence[int]) -> dict[int, npt.NDArray[Any] | None]:
+        """Array ``name``'s values of each chunk of one dataset; None where the chunk cannot be
+        read (it fails to decode).  One read of the whole row when it decodes."""
+        array = self._array(name)
+        whole = len(chunks) == self.layout.n_chunks
+        if whole:
+            try:
+                row = np.asarray(array[dataset])
+                return {k: row[self._region(name, k)] for k in chunks}
+            except Exception:  # noqa: BLE001 - a damaged chunk raises codec-specific errors
+                pass
+        out: dict[int, npt.NDArray[Any] | None] = {}
+        for k in chunks:
+            try:
+                out[k] = np.asarray(array[dataset, self._region(name, k)])
+            except Exception:  # noqa: BLE001 - as above: this chunk is damaged
+                out[k] = None
+        return out
+
+    def damaged_chunks(self, names: Sequence[str] | None = None, *,
+                       datasets: Sequence[int] | None = None,
+                       chunks: Sequence[int] | None = None) -> list[DamagedChunk]:
+        """The done chunks whose arrays ``names`` (default: all a task writes) fail their
+        checksums or do not decode, for ``datasets`` x ``chunks`` (default: all).
+
+        A chunk whose ``chunk_done`` marker itself does not decode, or holds a value other than
+        0 and 1, is damaged too; a chunk not marked done is pending, not damaged.
+        """
+        names = tuple(self.chunk_array_names() if names is None else names)
+        chosen = list(range(self.layout.n_chunks) if chunks is None else chunks)
+        damaged = []
+        for d in (range(len(self.layout.datasets)) if datasets is None else datasets):
+            done = self._read_chunks("chunk_done", d, chosen)
+            records = self._read_chunks("chunk_digest", d, chosen)
+            rows = {name: self._read_chunks(name, d, chosen) for name in names}
+            for k in chosen:
+                bad = _chunk_faults(done[k], records[k], {n: rows[n][k] for n in names})
+                if bad:
+                    damaged.append(DamagedChunk(d, self.layout.datasets[d], k, bad))
+        return damaged
+
+    def require_intact(self, names: Sequence[str] | None = None, *,
+                       datasets: Sequence[int] | None = None,
+                       chunks: Sequence[int] | None = None) -> None:
+        """Raise `StoreDamagedError` (one line naming the chunks) when `damaged_chunks` finds
+        any for these arrays, datasets and chunks."""
+        damaged = self.damaged_chunks(names, datasets=datasets, chunks=chunks)
+        if damaged:
+            raise StoreDamagedError(damage_message(str(self.path), damaged),
+                                    tuple((c.dataset_name, c.chunk, c.arrays) for c in damaged))
+
+    def verify(self) -> tuple[int, int]:
+        """Check everything: the spec against its hash, and every done chunk of every array
+        against its checksums.  Returns (chunks done, chunks in all).
+
+        Raises `StoreDamagedError` naming what is damaged.
+        """
+        _ = self.sweep_spec  # raises when the spec does not match its hash
+        self.require_intact()
+        return int(self.done_chunks().sum()), len(self.layout.datasets) * self.layout.n_chunks
+
+    def intact_done_chunks(self) -> npt.NDArray[np.bool_]:
+        """`done_chunks` less the damaged ones, whose markers are reset to 0 (so a resume
+        recomputes them, and a reader sees them pending).  Client only, under the lease."""
+        damaged = self.damaged_chunks()
+        marker = self._array("chunk_done")
+        done = np.zeros((len(self.layout.datasets), self.layout.n_chunks), dtype=bool)
+        for d in range(len(self.layout.datasets)):
+            row = self._read_chunks("chunk_done", d, list(range(self.layout.n_chunks)))
+            done[d] = [v is not None and v.size == 1 and int(v[0]) == 1 for v in row.values()]
+        for c in damaged:
+            marker[c.dataset, c.chunk] = 0
+            done[c.dataset, c.chunk] = False
+        return done
 
     def read_status(self) -> npt.NDArray[np.int8]:
         """The (dataset, start) status codes of every start (0: pending)."""
@@ -436,7 +644,31 @@ class Store:
 
     @functools.cached_property
     def sweep_spec(self) -> SweepSpec:
-        """The stored spec parsed (once per opened store) into a `SweepSpec`."""
+        """The stored spec parsed (once per opened store) into a `SweepSpec`.
+
+        Raises `StoreDamagedError` when it does not hash to the stored ``spec_hash`` (the spec
+        attribute was edited or damaged: nothing it names is imported or run).
+        """
         from .spec import SweepSpec
 
-        return SweepSpec.from_dict(self.spec)
+        parsed = SweepSpec.from_dict(self.spec)
+        if parsed.hash != self.spec_hash:
+            raise StoreDamagedError(
+                f"store {str(self.path)!r}: the stored spec does not match its spec hash "
+                f"({parsed.hash[:12]} vs {self.spec_hash[:12]}: edited or damaged); it is not "
+                "used (rerun the sweep from its spec file into a new store)")
+        return parsed
+
+
+def _chunk_faults(done: npt.NDArray[Any] | None, record: npt.NDArray[Any] | None,
+                  values: dict[str, npt.NDArray[Any] | None]) -> tuple[str, ...]:
+    """The arrays at fault in one chunk (empty: intact, or not done)."""
+    if done is None or done.size != 1 or int(done.ravel()[0]) not in (0, 1):
+        return ("chunk_done",)
+    if int(done.ravel()[0]) == 0:
+        return ()
+    digests = parse_digests(None if record is None else str(record.ravel()[0]))
+    if digests is None:
+        return ("chunk_digest",)
+    return tuple(sorted(name for name, value in values.items()
+                        if value is None or value_digest(value) != digests.get(name)))

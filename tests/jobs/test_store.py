@@ -30,6 +30,7 @@ DIMS = {
     "status": ("dataset", "start"), "message": ("dataset", "start"),
     "nit": ("dataset", "start"), "nfev": ("dataset", "start"),
     "seconds": ("dataset", "start"), "trace_len": ("dataset", "start"),
+    "chunk_digest": ("dataset", "chunk"),
     "chunk_done": ("dataset", "chunk"),
     "trace_f": ("dataset", "start", "iter"), "trace_grad": ("dataset", "start", "iter"),
     "trace_nfev": ("dataset", "start", "iter"),
