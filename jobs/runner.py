@@ -1,8 +1,9 @@
 """The runner: create or resume the store, submit the unfinished tasks to Dask, gather reports.
 
-Tasks write their own chunks (the client never writes results), so finished work survives a
-killed client or worker; the client writes only the store's attributes: the spec when the store
-is created and the global-minimum selection when every chunk is done.
+Tasks write their own chunks, so finished work survives a killed client or worker; the client
+writes the store's attributes (the spec when the store is created, the global-minimum selection
+when every chunk is done) and, for a task that Dask gave up on because its workers kept dying,
+that task's starts as failed with the reason (`record_lost_task`).
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from distributed import Client, as_completed
+import numpy.typing as npt
+from distributed import Client
 
+from calib.datasets import Dataset
 from calib.objectives import parse_objective_path
-from calib.status import FAILURE_CODES
+from calib.run import StartOutcome
+from calib.status import FAILURE_CODES, StartStatus
 
-from .plan import SweepPlan, pending_tasks, plan_sweep
+from .collect import ClusterLimits, collect
+from .plan import SweepPlan, Task, pending_tasks, plan_sweep
 from .spec import SweepSpec
 from .errors import StoreCorruptError
 from .selection import selection_rows, write_selection
 from .store import Store
-from .task import ChunkReport, TaskInput, run_chunk
+from .task import ChunkReport, TaskInput, chunk_starts, run_chunk
 
 __all__ = ["SweepReport", "run_sweep", "selection_rows", "write_selection", "engine_version",
-           "check_store", "plan_for_store"]
+           "check_store", "plan_for_store", "failed_chunks", "record_lost_task",
+           "ClusterLimits"]
 
 
 def engine_version() -> str:
@@ -48,6 +55,7 @@ class SweepReport:
     tasks_skipped: int
     starts_total: int
     starts_failed: int
+    tasks_lost: int = 0  # tasks recorded as failed because their workers kept dying
 
 
 def _ship_user_module(client: Client, spec: SweepSpec) -> None:
@@ -94,13 +102,30 @@ def check_store(plan: SweepPlan, store_path: str, *, overwrite: bool) -> None:
 
 
 def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bool = False,
+              retry_failed: bool = False,
               on_task: Callable[[ChunkReport, int, int], None] | None = None,
-              plan: SweepPlan | None = None) -> SweepReport:
+              plan: SweepPlan | None = None,
+              limits: ClusterLimits = ClusterLimits()) -> SweepReport:
     """Run (or resume) the sweep ``spec`` into ``store_path`` on ``client``'s cluster.
 
     ``on_task(report, done, total)`` is called after each finished task (for progress bars).
     ``plan`` is ``plan_sweep(spec)`` when the caller has already made it (the CLI plans and
     checks the store before it starts a cluster), so the data are not loaded twice.
+    ``retry_failed`` also reruns the chunks of a resumed store that hold a failed or timed-out
+    start (a task whose workers kept dying included).
+
+    Each dataset reaches the workers as the result of a task holding it (not `scatter`ed), so
+    the scheduler recomputes it on another worker when the one holding it dies: a lost worker
+    costs only its running tasks, which Dask reruns elsewhere.  A task whose workers died
+    ``allowed-failures + 1`` times (Dask's ``distributed.scheduler.allowed-failures``, 3 by
+    default) is recorded here, on the client, as failed starts with the message ``"worker
+    died while running this task (n times)"``, its chunk marked done; the sweep goes on.
+
+    Raises
+    ------
+    SweepAbortedError
+        The scheduler or every worker was lost for longer than ``limits`` allow, or a task
+        failed in calib itself (see `jobs.collect.collect`).
     """
     if plan is None:
         plan = plan_sweep(spec)
@@ -108,30 +133,73 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
         raise ValueError("plan was made from another spec")
     plan = plan_for_store(plan, store_path, overwrite=overwrite)
     store = prepare_store(plan, store_path, overwrite=overwrite)
-    tasks = pending_tasks(plan, store.intact_done_chunks())  # a damaged chunk reruns
+    done_chunks = store.intact_done_chunks()  # a damaged chunk reruns (jobs.integrity)
+    if retry_failed:
+        done_chunks &= ~failed_chunks(store)
+    tasks = pending_tasks(plan, done_chunks)
     total = plan.layout.n_chunks * len(plan.datasets)
     _ship_user_module(client, spec)
     where = str(store.path.absolute())  # workers do not share the client's working directory
-    data = {d: client.scatter(plan.datasets[d], hash=False)
-            for d in sorted({t.dataset for t in tasks})}
     # the store is part of the key: one spec run into two stores at once must run twice
     # (the scheduler would hand the second run the first one's results, never written)
     tag = hashlib.sha256(where.encode()).hexdigest()[:8]
+    data = {d: client.submit(_dataset_value, plan.datasets[d],
+                             key=f"dataset-{plan.dataset_keys[d][:16]}-{tag}", pure=False)
+            for d in sorted({t.dataset for t in tasks})}
+    by_key = {f"{t.key}-{tag}": t for t in tasks}
     futures = [client.submit(run_chunk, TaskInput.of(plan, t, where), data[t.dataset],
-                             key=f"{t.key}-{tag}", pure=False) for t in tasks]
-    done = total - len(tasks)
-    for future in as_completed(futures):
-        report = future.result()
-        future.release()
-        done += 1
+                             key=key, pure=False) for key, t in by_key.items()]
+    progress = {"done": total - len(tasks), "lost": 0}
+
+    def finished(report: ChunkReport) -> None:
+        progress["done"] += 1
         if on_task is not None:
-            on_task(report, done, total)
+            on_task(report, progress["done"], total)
+
+    def killed(future: Any, deaths: int) -> None:
+        progress["lost"] += 1
+        finished(record_lost_task(store, plan, by_key[str(future.key)], deaths))
+
+    collect(client, futures, on_result=lambda _, report: finished(report), on_killed=killed,
+            limits=limits)
+    del data  # the datasets' futures: released once every task has its result
     if tasks or "selection" not in store.group.attrs:  # a finished store stays untouched
         store.write_selection(selection_rows(store, spec))
     status = store.read_status()
     failed = int(np.isin(status, FAILURE_CODES).sum())
     return SweepReport(store=str(store.path), tasks_run=len(tasks),
                        tasks_skipped=total - len(tasks), starts_total=int(status.size),
-                       starts_failed=failed)
+                       starts_failed=failed, tasks_lost=progress["lost"])
+
+
+def _dataset_value(dataset: Dataset) -> Dataset:
+    """The task that holds a dataset on the cluster (recomputed, never lost, with a worker)."""
+    return dataset
+
+
+def failed_chunks(store: Store) -> npt.NDArray[np.bool_]:
+    """(dataset, chunk): True where a chunk holds a failed or timed-out start."""
+    failed = np.isin(store.read_status(), FAILURE_CODES)
+    layout = store.layout
+    out = np.zeros((len(layout.datasets), layout.n_chunks), dtype=bool)
+    for c in range(layout.n_chunks):
+        out[:, c] = failed[:, layout.chunk_slice(c)].any(axis=1)
+    return out
+
+
+def record_lost_task(store: Store, plan: SweepPlan, task: Task, deaths: int) -> ChunkReport:
+    """Write the starts of a task that Dask gave up on (its workers died ``deaths`` times) as
+    failed, with the reason, and mark its chunk done (the client writes it: no worker did)."""
+    sl = plan.layout.chunk_slice(task.chunk)
+    starts = chunk_starts(plan.spec, task.dataset, sl.start, sl.stop)
+    name = str(plan.datasets[task.dataset].name)
+    message = f"worker died while running this task ({deaths} times)"
+    outcomes = [StartOutcome(dataset=name, start=sl.start + i, x0=x0, x=x0.copy(),
+                             fun=float("nan"), success=False, status=StartStatus.FAILED,
+                             message=message, nit=0, nfev=0, seconds=float("nan"))
+                for i, x0 in enumerate(starts)]
+    store.write_chunk(task.dataset, task.chunk, outcomes)
+    return ChunkReport(dataset=task.dataset, chunk=task.chunk, n_starts=len(outcomes),
+                       n_failed=len(outcomes), seconds=0.0)
 
 
