@@ -143,6 +143,19 @@ def check_objective(spec: SweepSpec) -> None:
             load_objective(constraint.function)
 
 
+def _check_default_bounds(spec: SweepSpec, parameters: tuple[Parameter, ...],
+                          datasets: tuple[Dataset, ...]) -> None:
+    """SpecError when a built-in model's default bounds do not fit a dataset's scale."""
+    if spec.model.builtin is None or spec.data.simulate is not None:
+        return
+    from calib.models.pilot import default_bounds_problem
+
+    problem = default_bounds_problem(get_model(spec.model.builtin), parameters,
+                                     [(d.name, d.values) for d in datasets])
+    if problem is not None:
+        raise SpecError(f"[parameters].{problem[0]}", problem[1])
+
+
 def plan_sweep(spec: SweepSpec) -> SweepPlan:
     """Resolve ``spec`` into datasets, parameters and a store layout.
 
@@ -157,6 +170,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     datasets = load_sweep_datasets(spec)
     if not datasets:
         raise SpecError("[data]", "yields no datasets")
+    _check_default_bounds(spec, parameters, datasets)
     n_starts = spec.starts.n
     trace_length = _trace_length(spec)
     per_task = spec.run.starts_per_task
