@@ -11,7 +11,10 @@ One row per dataset (a JSON-ready dict; `best_json` keeps today's keys first):
 (the start whose end point gave the best minimum), ``n_minima`` (verified distinct minima),
 ``hits`` (starts whose own end point is the best minimum), ``success``, then ``n_premature``,
 ``n_converged``, ``at_bound`` (parameter names), ``warnings`` (list of str), ``minima`` (each
-verified minimum's ``fun`` and ``params``), ``warning`` (the warnings joined, or None).
+verified minimum's ``fun`` and ``params``), ``warning`` (the warnings joined, or None),
+``labels`` (per start: the index of the verified minimum its end point is, or -1), ``fixed``
+(names of the fixed parameters: ``params`` holds every parameter, the fixed ones at their
+values; the store's own arrays hold the free ones).
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ from .task import build_problem
 __all__ = ["selection_rows", "stored_selection", "write_selection"]
 
 
-def _row(report: MinimaReport, names: tuple[str, ...], n_converged: int) -> dict[str, Any]:
+def _row(report: MinimaReport, names: tuple[str, ...], n_converged: int,
+         spec: SweepSpec) -> dict[str, Any]:
+    fixed = spec.fixed_values
+
     def params(x: np.ndarray | None) -> dict[str, float] | None:
-        return None if x is None else dict(zip(names, map(float, x)))
+        if x is None:
+            return None
+        free = dict(zip(names, map(float, x)))
+        return {name: fixed[name] if name in fixed else free[name]
+                for name in spec.parameter_names}  # every parameter, in spec order
 
     return {
         "dataset": report.dataset, "fun": float(report.fun), "params": params(report.x),
@@ -43,6 +53,8 @@ def _row(report: MinimaReport, names: tuple[str, ...], n_converged: int) -> dict
         "minima": [{"fun": float(f), "params": params(x)}
                    for f, x in zip(report.minima_fun, report.minima_x)],
         "warning": "; ".join(report.warnings) or None,
+        "labels": [int(v) for v in report.labels],
+        "fixed": list(fixed),
     }
 
 
@@ -56,7 +68,7 @@ def selection_rows(store: Store, spec: SweepSpec | None = None) -> list[dict[str
     for d, name in enumerate(store.layout.datasets):
         problem = build_problem(spec, datasets[name])
         report = verify_minima(problem, x[d], fun[d], converged[d])
-        rows.append(_row(report, problem.names, int(np.count_nonzero(converged[d]))))
+        rows.append(_row(report, problem.names, int(np.count_nonzero(converged[d])), spec))
     return rows
 
 
