@@ -148,9 +148,18 @@ def load_dataset(path: PathLike, columns: Sequence[str]) -> Dataset:
 
 def _read_csv(file: Path, names: tuple[str, ...]) -> FloatArray:
     """Read the named columns of a CSV file with a header row."""
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [(n, row) for n, row in enumerate(csv.reader(handle), start=1)
-                if any(cell.strip() for cell in row)]
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [(n, row) for n, row in enumerate(csv.reader(handle), start=1)
+                    if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"CSV file {str(file)!r} is not UTF-8 text (byte {exc.start}: "
+                           f"{exc.object[exc.start:exc.start + 1]!r}); is it a binary file?") \
+            from None
+    except csv.Error as exc:  # e.g. a NUL byte
+        raise DatasetError(f"CSV file {str(file)!r} cannot be read as CSV: {exc}") from None
+    if any("\x00" in cell for _, row in rows for cell in row):
+        raise DatasetError(f"CSV file {str(file)!r} holds NUL bytes; is it a binary file?")
     if not rows:
         raise DatasetError(f"CSV file {str(file)!r} is empty (no header row)")
     header = [cell.strip() for cell in rows[0][1]]

@@ -33,10 +33,12 @@ import numpy as np
 
 from calib.datasets import Dataset, load_datasets, simulate_datasets
 from calib.models import get_model
+from calib.errors import ObjectiveImportError
 from calib.objectives import load_objective
 from calib.parameters import Parameter
 
 from .errors import SpecError
+from .sizing import check_sweep_size
 from .spec import SweepSpec
 from .store import ITER_CHUNK, StoreLayout
 
@@ -135,12 +137,24 @@ def check_objective(spec: SweepSpec) -> None:
     """Import a user objective (its vectorised twin, its constraint functions) now, so a bad
     path fails up front."""
     if spec.model.objective is not None:
-        load_objective(spec.model.objective)
+        _import_user_callable(spec.model.objective)
     if spec.model.vectorized is not None:
-        load_objective(spec.model.vectorized)
+        _import_user_callable(spec.model.vectorized)
     for constraint in spec.constraints:
         if constraint.function is not None:
-            load_objective(constraint.function)
+            _import_user_callable(constraint.function)
+
+
+def _import_user_callable(path: str) -> None:
+    """`load_objective`, with a module that calls ``sys.exit`` or raises
+    ``KeyboardInterrupt`` (or any other `BaseException`) at import refused as bad input."""
+    try:
+        load_objective(path)
+    except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+        raise ObjectiveImportError(
+            f"objective {path!r}: importing its module raised {type(exc).__name__}"
+            f"({exc!s}); a module a sweep imports must not exit or interrupt at import") \
+            from None
 
 
 def _check_default_bounds(spec: SweepSpec, parameters: tuple[Parameter, ...],
@@ -173,6 +187,8 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     _check_default_bounds(spec, parameters, datasets)
     n_starts = spec.starts.n
     trace_length = _trace_length(spec)
+    check_sweep_size(n_datasets=len(datasets), n_starts=n_starts,
+                     n_parameters=len(parameters), trace_length=trace_length)
     per_task = spec.run.starts_per_task
     if per_task is None:
         start_seconds, batched = _probe_start_seconds(spec, datasets[0])

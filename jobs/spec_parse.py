@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobs.errors import SpecError
+from jobs.option_values import check_option_value
 from jobs.spec import (DataSpec, ModelSpec, OptionValue, ParameterSpec, RunSpec, SimulateSpec,
                        SolverSpec, StartsSpec, SweepSection, SweepSpec)
 from jobs.spec_constraints import check_method_takes_constraints, parse_constraints
@@ -297,6 +298,7 @@ def parse_options(value: Any, method: str) -> tuple[tuple[str, OptionValue], ...
         if not isinstance(option, (bool, int, float, str)) or (
                 isinstance(option, float) and math.isnan(option)):
             raise SpecError(field, f"must be a number, string or boolean, got {show(option)}")
+        check_option_value(method, name, option)  # a value the method would reject
         out.append((name, option))
     return tuple(out)
 
