@@ -53,6 +53,13 @@ class Problem:
         Whether to record per-iteration traces.
     objective_batch : callable, optional
         ``objective_batch(params (k, p), data) -> (k,)``, the vectorised twin of ``objective``.
+    gradient : callable, optional
+        ``gradient(params (p,), data) -> (p,)``: the objective's gradient in natural units.
+        Given, every solver method that takes ``jac`` gets it (`internal_gradient`: chain rule
+        through the log transform) instead of finite differences.
+    gradient_batch : callable, optional
+        ``gradient_batch(params (k, p), data) -> (k, p)``, the vectorised twin of ``gradient``
+        (the batched path uses it; without it, the batched path calls ``gradient`` per row).
     constraints : tuple of LinearConstraintSpec / NonlinearConstraintSpec
         Constraints on the parameters in natural units (see `calib.constraints`); default none.
         Plain data: the solver's callables are built per run by
@@ -76,6 +83,8 @@ class Problem:
     trace: bool = False
     objective_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
     constraints: tuple[ConstraintSpec, ...] = ()
+    gradient: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    gradient_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
     # derived once in __post_init__ (read-only arrays: the objective path uses them per call)
     _box: _Box = field(init=False, repr=False, compare=False)
     _method: MethodSpec = field(init=False, repr=False, compare=False)
@@ -85,6 +94,12 @@ class Problem:
             raise ProblemError(f"objective must be callable, got {self.objective!r}")
         if self.objective_batch is not None and not callable(self.objective_batch):
             raise ProblemError(f"objective_batch must be callable, got {self.objective_batch!r}")
+        for name in ("gradient", "gradient_batch"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ProblemError(f"{name} must be callable, got {value!r}")
+        if self.gradient_batch is not None and self.gradient is None:
+            raise ProblemError("gradient_batch needs gradient (its one-point twin) as well")
         object.__setattr__(self, "parameters", _parse_parameters(self.parameters))
         object.__setattr__(self, "_box", _Box.of(self.parameters))
         for attribute in ("name", "values"):
@@ -177,6 +192,46 @@ class Problem:
     def internal_objective(self, z: npt.ArrayLike) -> float:
         """What the solver minimises: the objective at internal-unit parameters ``z`` (p,)."""
         return self.objective(self.to_natural(z), self.dataset.values)
+
+    def internal_gradient(self, z: npt.ArrayLike) -> FloatArray:
+        """Gradient of `internal_objective` at ``z`` (p,): the user's natural-unit gradient times
+        ``d x / d z`` (``x`` for a log-scale parameter, 1 otherwise).
+
+        Raises
+        ------
+        ProblemError
+            When the problem has no ``gradient``.
+        """
+        if self.gradient is None:
+            raise ProblemError("this problem has no gradient")
+        x = self.to_natural(z)
+        grad = np.array(self.gradient(x, self.dataset.values), dtype=np.float64)
+        return self._chain(grad, x)
+
+    def internal_gradient_batch(self, z: npt.ArrayLike) -> FloatArray:
+        """Gradients of `internal_objective` at the rows of ``z`` (k, p), shape (k, p): through
+        ``gradient_batch``, or ``gradient`` row by row without it.
+
+        Raises
+        ------
+        ProblemError
+            When the problem has no ``gradient``.
+        """
+        if self.gradient is None:
+            raise ProblemError("this problem has no gradient")
+        x = self.to_natural(z)
+        if self.gradient_batch is not None:
+            grad = np.array(self.gradient_batch(x, self.dataset.values), dtype=np.float64)
+        else:
+            grad = np.array([np.asarray(self.gradient(row, self.dataset.values), dtype=np.float64)
+                             for row in x], dtype=np.float64).reshape(x.shape)
+        return self._chain(grad, x)
+
+    def _chain(self, grad: FloatArray, x: FloatArray) -> FloatArray:
+        if self._box.any_log and grad.shape == x.shape:
+            mask = self._box.log_mask
+            grad[..., mask] *= x[..., mask]
+        return grad
 
 
 @dataclass(frozen=True)
