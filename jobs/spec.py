@@ -55,13 +55,17 @@ class ModelSpec:
     taking a ``(k, n_params)`` batch) only with ``objective``.  ``kind`` says what the objective
     is, ``'nll'`` (negative log-likelihood) or ``'sse'`` (sum of squared residuals): a built-in
     model knows its own (giving another is refused); a user objective declares it (None: not
-    declared, and `calib best --errors` refuses to guess).
+    declared, and `calib best --errors` refuses to guess).  ``gradient`` (the objective's
+    gradient, ``"package.module:function"``) and ``gradient_vectorized`` (its batched twin,
+    only with ``gradient``) are for a user objective only.
     """
 
     builtin: str | None = None
     objective: str | None = None
     vectorized: str | None = None
     kind: str | None = None
+    gradient: str | None = None
+    gradient_vectorized: str | None = None
 
     @property
     def is_builtin(self) -> bool:
@@ -69,7 +73,8 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         fields = {"builtin": self.builtin, "objective": self.objective,
-                  "vectorized": self.vectorized, "kind": self.kind}
+                  "vectorized": self.vectorized, "kind": self.kind, "gradient": self.gradient,
+                  "gradient_vectorized": self.gradient_vectorized}
         return {k: v for k, v in fields.items() if v is not None}
 
     @property
@@ -84,15 +89,24 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One entry of ``[parameters]``: bounds in natural units, optimised in log space if ``log``."""
+    """One entry of ``[parameters]``: bounds in natural units, optimised in log space if ``log``.
+
+    ``fixed`` (natural units, within the bounds) holds the parameter at that value: it is left
+    out of the solve (see `SweepSpec.parameter_objects`); None: free.
+    """
 
     name: str
     lower: float
     upper: float
     log: bool = False
+    fixed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "lower": self.lower, "upper": self.upper, "log": self.log}
+        out: dict[str, Any] = {"name": self.name, "lower": self.lower, "upper": self.upper,
+                               "log": self.log}
+        if self.fixed is not None:  # only then: specs without fixed parameters keep their hash
+            out["fixed"] = self.fixed
+        return out
 
 
 @dataclass(frozen=True)
@@ -231,8 +245,21 @@ class SweepSpec:
         """Parameter names in the order the objective receives them."""
         return tuple(p.name for p in self.parameters)
 
+    @property
+    def fixed_values(self) -> dict[str, float]:
+        """{name: value} of the fixed parameters, in spec order (empty: none fixed)."""
+        return {p.name: p.fixed for p in self.parameters if p.fixed is not None}
+
+    @property
+    def free_parameter_names(self) -> tuple[str, ...]:
+        """Names of the parameters the solver varies (all but the fixed ones), in order."""
+        return tuple(p.name for p in self.parameters if p.fixed is None)
+
     def parameter_objects(self) -> tuple[Parameter, ...]:
-        """The parameters as `calib.parameters.Parameter` objects, in order.
+        """The free parameters as `calib.parameters.Parameter` objects, in order.
+
+        These are the solve's parameters: the start sampler, the problem, the store's parameter
+        axis and the selection see only them; the fixed ones are `fixed_values`.
 
         Raises
         ------
@@ -245,6 +272,8 @@ class SweepSpec:
 
         out = []
         for p in self.parameters:
+            if p.fixed is not None:
+                continue
             if not p.lower < p.upper:
                 raise SpecError(f"[parameters].{p.name}",
                                 f"must have lower < upper, got lower = {p.lower!r}, "

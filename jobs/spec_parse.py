@@ -53,7 +53,8 @@ def parse_sweep(value: Any) -> SweepSection:
 
 def parse_model(value: Any) -> ModelSpec:
     """``[model]``: exactly one of ``builtin`` and ``objective``; ``vectorized`` with the latter."""
-    table = parse_table(value, "[model]", known=("builtin", "objective", "vectorized", "kind"))
+    table = parse_table(value, "[model]", known=("builtin", "objective", "vectorized", "kind",
+                                                 "gradient", "gradient_vectorized"))
     kind = None
     if "kind" in table:
         kind = parse_string(table["kind"], "[model].kind")
@@ -68,6 +69,10 @@ def parse_model(value: Any) -> ModelSpec:
         if "vectorized" in table:
             raise SpecError("[model].vectorized", "is only for a user objective (a built-in "
                             "model has its own vectorized evaluation)")
+        for key in ("gradient", "gradient_vectorized"):
+            if key in table:
+                raise SpecError(f"[model].{key}", "is only for a user objective (a built-in "
+                                "model's gradient is taken by finite differences)")
         name = parse_string(table["builtin"], "[model].builtin")
         model = _builtin_model(name)  # raises SpecError for an unknown name
         if kind is not None and kind != model.kind:
@@ -80,7 +85,13 @@ def parse_model(value: Any) -> ModelSpec:
     if "vectorized" in table:
         vectorized = parse_string(table["vectorized"], "[model].vectorized",
                                   pattern=_OBJECTIVE_PATH, what=path_kind)
-    return ModelSpec(objective=objective, vectorized=vectorized, kind=kind)
+    gradients = {key: parse_string(table[key], f"[model].{key}", pattern=_OBJECTIVE_PATH,
+                                   what=path_kind)
+                 for key in ("gradient", "gradient_vectorized") if key in table}
+    if "gradient_vectorized" in gradients and "gradient" not in gradients:
+        raise SpecError("[model].gradient_vectorized", "needs [model].gradient (its one-point "
+                        "twin, used by the per-start path) as well")
+    return ModelSpec(objective=objective, vectorized=vectorized, kind=kind, **gradients)
 
 
 def _builtin_model(name: str) -> Model:
@@ -96,17 +107,22 @@ def _builtin_model(name: str) -> Model:
 
 def parse_parameter(value: Any, name: str, *,
                     default: ParameterSpec | None = None) -> ParameterSpec:
-    """One ``[parameters].<name> = { lower, upper, log }`` entry.
+    """One ``[parameters].<name> = { lower, upper, log, fixed }`` entry.
 
     Fields missing from the entry come from ``default`` (a built-in model's own bounds); without
-    a default ``lower`` and ``upper`` are required and ``log`` defaults to false.
+    a default ``lower`` and ``upper`` are required and ``log`` defaults to false.  With
+    ``fixed`` the parameter is held at that value; the bounds may then be left out (a missing
+    one is the fixed value), and a given or default box must contain the value.
     """
     field = f"[parameters].{name}"
     if not _IDENTIFIER.fullmatch(name):
         raise SpecError(field, "is not a valid parameter name (letters, digits and '_', "
                         "not starting with a digit)")
-    table = parse_table(value, field, known=("lower", "upper", "log"),
-                        required=() if default else ("lower", "upper"))
+    table = parse_table(value, field, known=("lower", "upper", "log", "fixed"),
+                        required=() if default or (isinstance(value, Mapping) and "fixed" in value)
+                        else ("lower", "upper"))
+    if "fixed" in table:
+        return _parse_fixed_parameter(table, name, default)
     base = default or ParameterSpec(name, math.nan, math.nan)  # nan: required, never used
     spec = ParameterSpec(
         name=name,
@@ -119,6 +135,31 @@ def parse_parameter(value: Any, name: str, *,
     if spec.log and spec.lower <= 0:
         raise SpecError(f"{field}.lower", f"must be > 0 when log = true, got {spec.lower!r}")
     return spec
+
+
+def _parse_fixed_parameter(table: Mapping[str, Any], name: str,
+                           default: ParameterSpec | None) -> ParameterSpec:
+    """A ``[parameters].<name>`` entry with ``fixed``: the value, within the (default) bounds."""
+    field = f"[parameters].{name}"
+    fixed = parse_number(table["fixed"], f"{field}.fixed")
+    lower = parse_number(table.get("lower", fixed if default is None else default.lower),
+                         f"{field}.lower")
+    upper = parse_number(table.get("upper", fixed if default is None else default.upper),
+                         f"{field}.upper")
+    if not lower <= fixed <= upper:
+        source = "" if "lower" in table or "upper" in table or default is None else \
+            " (the built-in model's default bounds; give lower/upper to widen them)"
+        raise SpecError(f"{field}.fixed", f"must lie within the bounds [{lower!r}, {upper!r}]"
+                        f"{source}, got {fixed!r}")
+    log = parse_bool(table.get("log", False if default is None else default.log), f"{field}.log")
+    return ParameterSpec(name=name, lower=lower, upper=upper, log=log, fixed=fixed)
+
+
+def _check_some_free(parameters: tuple[ParameterSpec, ...]) -> tuple[ParameterSpec, ...]:
+    if all(p.fixed is not None for p in parameters):
+        raise SpecError("[parameters]", "fixes every parameter: leave at least one free "
+                        "(without 'fixed') to solve for")
+    return parameters
 
 
 def parse_parameters(value: Any, *, model: Model | None) -> tuple[ParameterSpec, ...]:
@@ -134,7 +175,8 @@ def parse_parameters(value: Any, *, model: Model | None) -> tuple[ParameterSpec,
         table = parse_table(value, "[parameters]", known=None)
         if not table:
             raise SpecError("[parameters]", "must name at least one parameter")
-        return tuple(parse_parameter(entry, name) for name, entry in table.items())
+        return _check_some_free(tuple(parse_parameter(entry, name)
+                                      for name, entry in table.items()))
     defaults = {p.name: ParameterSpec(p.name, float(p.lower), float(p.upper), bool(p.log))
                 for p in model.parameters}
     overrides = {} if value is None else parse_table(value, "[parameters]", known=None)
@@ -143,8 +185,9 @@ def parse_parameters(value: Any, *, model: Model | None) -> tuple[ParameterSpec,
             raise SpecError(f"[parameters].{name}",
                             f"is not a parameter of the built-in model {model.name!r} "
                             f"(its parameters: {', '.join(defaults)})")
-    return tuple(parse_parameter(overrides[name], name, default=spec) if name in overrides
-                 else spec for name, spec in defaults.items())
+    return _check_some_free(tuple(parse_parameter(overrides[name], name, default=spec)
+                                  if name in overrides else spec
+                                  for name, spec in defaults.items()))
 
 
 def parse_files(value: Any) -> str | tuple[str, ...]:
@@ -221,8 +264,10 @@ def parse_data(value: Any, *, model: Model | None, parameters: Sequence[Paramete
 
 
 def parse_points(value: Any, parameters: Sequence[ParameterSpec]) -> tuple[tuple[float, ...], ...]:
-    """``[starts].points``: explicit start points, one value per parameter, within the bounds."""
+    """``[starts].points``: explicit start points, one value per free parameter (the fixed ones
+    are left out), within the bounds."""
     field = "[starts].points"
+    parameters = [p for p in parameters if p.fixed is None]
     if not isinstance(value, (list, tuple)) or not value:
         raise SpecError(field, f"must be a non-empty array of points, got {show(value)}")
     names = ", ".join(p.name for p in parameters)
@@ -353,6 +398,9 @@ def parse_sweep_spec(tables: Any, base_dir: str | Path) -> SweepSpec:
     model = _builtin_model(model_spec.builtin) if model_spec.builtin else None
     parameters = parse_parameters(tables.get("parameters"), model=model)
     constraints = parse_constraints(tables.get("constraints"), [p.name for p in parameters])
+    if constraints and any(p.fixed is not None for p in parameters):
+        raise SpecError("[[constraints]]", "cannot be combined with fixed parameters yet: "
+                        "drop 'fixed' (or the constraints)")
     data = parse_data(tables["data"], model=model, parameters=parameters,
                       base_dir=Path(base_dir).expanduser().resolve())
     return SweepSpec(sweep=sweep, model=model_spec, parameters=parameters, data=data,
