@@ -20,10 +20,11 @@ problem is.  `verify_minima` checks the candidates itself:
    coordinate would change ``f`` by at most that fraction, to first order.
 3. **Polish.** The best `POLISH_CANDIDATES` representatives (by value) are re-solved from their
    end points with tight tolerances (L-BFGS-B, or SLSQP when the problem has constraints), in
-   natural coordinates for the same reason.  A
-   representative is a verified minimum when it is stationary and its polish neither lowers ``f``
-   by more than ``f_rtol`` nor moves it by more than ``x_tol``; polished end points that coincide
-   (same tolerances) are one minimum.  Representatives beyond the polished ones count as minima
+   natural coordinates for the same reason.  A representative is a verified minimum when its
+   polish ends at a stationary point and neither lowers ``f`` by more than ``f_rtol`` nor moves
+   it by more than ``x_tol`` (the polish, far tighter than the test, overrules a
+   representative's own failed test); polished end points that coincide (same tolerances) are
+   one minimum.  Representatives beyond the polished ones count as minima
    only when stationary.
 
 Premature stops are the converged starts whose group is not a verified minimum; hits are the
@@ -175,8 +176,8 @@ def verify_minima(problem: Problem, x: npt.ArrayLike, fun: npt.ArrayLike, ok: np
                 found_x.append(end_x)
                 found_f.append(end_f)
                 index = len(found_f) - 1
-            rep_minimum.append(-1 if moved or not is_stationary else index)
-            if moved or not is_stationary:
+            rep_minimum.append(-1 if moved else index)  # the tight polish confirms it
+            if moved:
                 continue
         elif is_stationary:
             found_x.append(x_arr[rep].copy())

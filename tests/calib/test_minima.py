@@ -148,3 +148,20 @@ def test_a_single_hit_is_warned_about() -> None:
 
 def _polished(problem: Problem, x0: FloatArray) -> FloatArray:
     return np.asarray(run_start(problem, x0, 0).x)
+
+
+def test_converged_starts_at_the_minimum_are_never_premature_in_a_wide_box() -> None:
+    # a wide box (width 200) magnifies a converged start's small leftover gradient past the
+    # stationarity test (solvers stop on their own tests: 1e-5 off the OLS point here); the
+    # tight polish, which does not move them beyond the tolerances, confirms the minimum
+    model = get_model("linear")
+    x = np.linspace(0.0, 10.0, 30)
+    data = np.column_stack([x, 2.0 * x + 1.0 + np.random.default_rng(2026).normal(0, 0.5, 30)])
+    problem = Problem(objective=model.objective, parameters=model.parameters,
+                      dataset=Dataset("plant", data, model.columns))
+    ols, *_ = np.linalg.lstsq(np.column_stack([x, np.ones_like(x)]), data[:, 1], rcond=None)
+    ends = ols + 1e-5 * np.random.default_rng(0).choice([-1.0, 1.0], (8, 2))
+    fun = np.array([problem.natural_objective(e) for e in ends])
+    assert max(np.abs(projected_unit_gradient(problem, e)).max() for e in ends) > 1e-2 * fun[0]
+    report = verify_minima(problem, ends, fun, np.ones(8, bool))
+    assert report.n_minima == 1 and report.hits == 8 and report.n_premature == 0
