@@ -156,6 +156,12 @@ def _echo_dashboard(client: Any) -> None:
 
 
 def _exit_for(result: Any) -> None:
+    from .convergence import sweep_no_convergence
+
+    no_convergence = sweep_no_convergence(_open(result.store))
+    if no_convergence is not None:  # nothing to report: exit 1, one line
+        click.echo(no_convergence, err=True)
+        sys.exit(1)
     if result.starts_failed:
         click.echo(f"{result.starts_failed} of {result.starts_total} starts failed "
                    f"(see `calib status {result.store}`)", err=True)
@@ -248,7 +254,7 @@ def _best_text(store_path: str, fmt: str = "table", *, errors: bool = False) -> 
         rows = with_standard_errors(store, rows)
     for line in best_warnings(rows, errors=errors):
         click.echo(line, err=True)
-    params = store.layout.parameters
+    params = store.sweep_spec.parameter_names  # the fixed ones too (the store's are the free)
     if fmt == "json":
         return best_json(rows, errors=errors)
     if fmt == "csv":

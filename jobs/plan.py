@@ -38,6 +38,7 @@ from calib.objectives import load_objective
 from calib.parameters import Parameter
 
 from .errors import SpecError
+from .modelling import check_gradients
 from .sizing import check_sweep_size
 from .spec import SweepSpec
 from .store import ITER_CHUNK, StoreLayout
@@ -184,6 +185,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     datasets = load_sweep_datasets(spec)
     if not datasets:
         raise SpecError("[data]", "yields no datasets")
+    check_gradients(spec, datasets[0])
     _check_default_bounds(spec, parameters, datasets)
     n_starts = spec.starts.n
     trace_length = _trace_length(spec)

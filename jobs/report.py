@@ -88,7 +88,8 @@ def with_standard_errors(store: Store, rows: Sequence[dict[str, Any]]) -> list[d
             x = np.clip([row["params"][name] for name in problem.names], problem.lower,
                         problem.upper)  # a stored point is inside its bounds to the last ulp
             errors = standard_errors(problem, x, kind=kind)
-            extra = {"std_errors": errors.as_dict(),
+            extra = {"std_errors": {**errors.as_dict(),  # a fixed parameter has none
+                                    **{name: None for name in row.get("fixed") or []}},
                      "correlation": None if errors.correlation is None
                      else errors.correlation.tolist(),
                      "hessian_pd": errors.positive_definite, "hessian_message": errors.message,
@@ -118,8 +119,9 @@ def best_table(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
     """The selection as an aligned table (warnings apart: `best_warnings`)."""
     se_header = [f"se({p})" for p in parameters] if errors else []
     ic_header = ["aic", "bic"] if errors else []
-    header = ["dataset", "fun", *parameters, *se_header, *ic_header, "start", "n_minima", "hits",
-              "premature"]
+    fixed = {name for r in rows for name in r.get("fixed") or []}
+    header = ["dataset", "fun", *[f"{p} (fixed)" if p in fixed else p for p in parameters],
+              *se_header, *ic_header, "start", "n_minima", "hits", "premature"]
     body = [[r["dataset"], r["fun"], *[(r["params"] or {}).get(p) for p in parameters],
              *(_se_values(r, parameters) if errors else []),
              *([r.get("aic"), r.get("bic")] if errors else []),
@@ -129,13 +131,15 @@ def best_table(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
 
 def best_csv(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
              errors: bool = False) -> str:
-    """The selection as CSV; ``at_bound`` lists parameter names separated by ``;``."""
+    """The selection as CSV; ``at_bound`` (and ``fixed``, a column only when some parameter is
+    fixed) list parameter names separated by ``;``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    any_fixed = any(r.get("fixed") for r in rows)
     se_header = ([*[f"se_{p}" for p in parameters], "hessian_pd", "kind", "aic", "bic"]
                  if errors else [])
     writer.writerow(["dataset", "fun", *parameters, "start", "n_minima", "hits", "success",
-                     "n_premature", "at_bound", *se_header])
+                     "n_premature", "at_bound", *(["fixed"] if any_fixed else []), *se_header])
     for r in rows:
         params = r["params"] or {}
         ses = _se_values(r, parameters)
@@ -144,7 +148,8 @@ def best_csv(rows: Sequence[dict[str, Any]], parameters: Sequence[str], *,
         writer.writerow([r["dataset"], r["fun"], *[params.get(p, "") for p in parameters],
                          "" if r["start"] is None else r["start"], r["n_minima"], r["hits"],
                          r["success"], r.get("n_premature", ""),
-                         ";".join(r.get("at_bound") or []), *se_cells])
+                         ";".join(r.get("at_bound") or []),
+                         *([";".join(r.get("fixed") or [])] if any_fixed else []), *se_cells])
     return out.getvalue().rstrip("\n")
 
 
@@ -169,7 +174,9 @@ def best_json(rows: Sequence[dict[str, Any]], *, errors: bool = False) -> str:
             return [clean(item) for item in v]
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
-    return json.dumps([{k: clean(r.get(k)) for k in keys} for r in rows], indent=2)
+    return json.dumps([{**{k: clean(r.get(k)) for k in keys},
+                        **({"fixed": r["fixed"]} if r.get("fixed") else {})}  # names, if any
+                       for r in rows], indent=2)
 
 
 def show_text(store: Store, dataset: int) -> str:

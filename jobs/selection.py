@@ -25,6 +25,7 @@ import numpy as np
 
 from calib.minima import MinimaReport, verify_minima
 
+from .convergence import no_convergence_text
 from .plan import load_sweep_datasets
 from .spec import SweepSpec
 from .store import StartStatus, Store
@@ -63,12 +64,17 @@ def selection_rows(store: Store, spec: SweepSpec | None = None) -> list[dict[str
     spec = spec or store.sweep_spec
     datasets = {d.name: d for d in load_sweep_datasets(spec)}
     x, fun = store.read_final_points()
-    converged = store.read_status() == StartStatus.CONVERGED.code
+    status = store.read_status()
+    converged = status == StartStatus.CONVERGED.code
     rows: list[dict[str, Any]] = []
     for d, name in enumerate(store.layout.datasets):
         problem = build_problem(spec, datasets[name])
         report = verify_minima(problem, x[d], fun[d], converged[d])
-        rows.append(_row(report, problem.names, int(np.count_nonzero(converged[d])), spec))
+        row = _row(report, problem.names, int(np.count_nonzero(converged[d])), spec)
+        if not converged[d].any():  # say how the starts ended instead
+            text = no_convergence_text(status[d], store.read_dataset(d).message)
+            row.update(warnings=[text], warning=text)
+        rows.append(row)
     return rows
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calib.datasets import Dataset
+from calib.fixed import FixedLayout, UserCallables
 from calib.models import get_model
 from calib.objectives import load_objective
 from calib.batched import batch_applies, run_batch
@@ -105,17 +105,25 @@ class ChunkReport:
 
 
 def build_problem(spec: SweepSpec, dataset: Dataset) -> Problem:
-    """The calibration problem of one dataset under ``spec`` (its constraints included)."""
-    batch: Callable[[FloatArray, FloatArray], FloatArray] | None
+    """The calibration problem of one dataset under ``spec`` (its constraints included).
+
+    Fixed parameters are left out: the problem has the free ones, and its callables insert the
+    fixed values (`calib.fixed`).  A user ``gradient`` (and its vectorised twin) is loaded too.
+    """
     if spec.model.builtin is not None:
         model = get_model(spec.model.builtin)
-        objective, batch = model.objective, model.objective_batch
+        user = UserCallables(model.objective, model.objective_batch)
     else:
-        objective = load_objective(spec.model.objective)  # type: ignore[arg-type]
-        batch = load_objective(spec.model.vectorized) if spec.model.vectorized else None
-    return Problem(objective=objective, parameters=spec.parameter_objects(), dataset=dataset,
+        m = spec.model
+        user = UserCallables(load_objective(m.objective),  # type: ignore[arg-type]
+                             *(load_objective(path) if path else None
+                               for path in (m.vectorized, m.gradient, m.gradient_vectorized)))
+    fixed = spec.fixed_values
+    user = user.with_fixed(FixedLayout.of(spec.parameter_names, fixed) if fixed else None)
+    return Problem(objective=user.objective, parameters=spec.parameter_objects(), dataset=dataset,
                    method=spec.solver.method, options=spec.solver.options_dict(),
-                   trace=spec.solver.trace, objective_batch=batch,
+                   trace=spec.solver.trace, objective_batch=user.objective_batch,
+                   gradient=user.gradient, gradient_batch=user.gradient_batch,
                    constraints=calib_constraints(spec.constraints, spec.parameter_names))
 
 
