@@ -124,9 +124,9 @@ def default_bounds_problem(model: Model, parameters: Sequence[Parameter],
             if _near_or_outside(par, value):
                 low, high = _suggested(par, value)
                 return par.name, (
-                    f"dataset {name!r} puts {par.name} near {value:.4g} (a closed-form pilot "
-                    f"estimate), outside or at the edge of the built-in model's default bounds "
-                    f"[{par.lower:g}, {par.upper:g}]; the fit would stop at the bound. Give "
-                    f"bounds that fit the data, e.g. {par.name} = {{ lower = {low:.4g}, "
-                    f"upper = {high:.4g} }}")
+                    f"does not fit dataset {name!r}: the data put {par.name} near {value:.4g} "
+                    f"(a closed-form pilot estimate), outside or at the edge of the built-in "
+                    f"model's default bounds [{par.lower:g}, {par.upper:g}], so the fit would "
+                    f"stop at the bound; give bounds that fit the data, e.g. {par.name} = "
+                    f"{{ lower = {low:.4g}, upper = {high:.4g} }}")
     return None

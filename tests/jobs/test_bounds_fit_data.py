@@ -55,7 +55,7 @@ def test_default_bounds_that_fit_pass_and_user_bounds_are_not_second_guessed() -
     moderate = np.random.default_rng(0).normal(3.0, 2.0, (50, 1))
     assert default_bounds_problem(model, model.parameters, [("ok", moderate)]) is None
     name, message = default_bounds_problem(model, model.parameters, [("nile", NILE_LIKE)])
-    assert name == "mu" and "dataset 'nile' puts mu near 9" in message
+    assert name == "mu" and "does not fit dataset 'nile': the data put mu near 9" in message
     assert "default bounds [-100, 100]" in message and "lower = " in message
     from calib.parameters import Parameter
     chosen = (Parameter("mu", 0.0, 500.0), model.parameters[1])  # the user's own mu bounds
@@ -69,7 +69,7 @@ def test_calib_run_refuses_default_bounds_that_miss_the_data(tmp_path: Path) -> 
     ran = calib_cli(["run", spec_path.name, "--workers", "1"], tmp_path)
     assert ran.returncode == 2, ran.stderr
     lines = ran.stderr.strip().splitlines()
-    assert len(lines) == 1 and "[parameters].mu" in lines[0] and "near 9" in lines[0]
+    assert len(lines) == 1 and "[parameters].mu does not fit dataset 'nile'" in lines[0]
     assert not (tmp_path / "nile.zarr").exists()  # nothing written
 
 
