@@ -11,8 +11,6 @@ when no start of the whole sweep converged.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 
@@ -25,14 +23,15 @@ __all__ = ["no_convergence_text", "sweep_no_convergence"]
 _MESSAGE_CHARS = 60
 
 
-def no_convergence_text(status: npt.NDArray[np.int8], messages: Sequence[str]) -> str:
+def no_convergence_text(status: npt.NDArray[np.int8], messages: npt.ArrayLike) -> str:
     """``no start converged: N not converged (most: MESSAGE), M failed`` for one dataset's
     ``status`` codes (n_starts,) and solver ``messages`` (n_starts,); pending starts are left
     out (``, K pending`` is added when there are some)."""
     not_converged = status == StartStatus.NOT_CONVERGED.code
     failed = np.isin(status, FAILURE_CODES)
     pending = int(np.count_nonzero(status == StartStatus.PENDING.code))
-    common = Counter(str(messages[i]).strip() for i in np.flatnonzero(not_converged))
+    texts = np.asarray(messages, dtype=object)
+    common = Counter(str(text).strip() for text in texts[not_converged])
     reason = ""
     if common:
         text = common.most_common(1)[0][0]

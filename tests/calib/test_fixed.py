@@ -50,7 +50,7 @@ def _problem(fixed: dict[str, float] | None = None, method: str = "L-BFGS-B",
     layout = FixedLayout.of(names, fixed) if fixed else None
     user = UserCallables(decay_sse, gradient=decay_grad if gradient else None).with_fixed(layout)
     return Problem(objective=user.objective, gradient=user.gradient, dataset=_dataset(),
-                   parameters=[params[n] for n in names if n not in (fixed or {})],
+                   parameters=tuple(params[n] for n in names if n not in (fixed or {})),
                    method=method)
 
 
