@@ -64,15 +64,28 @@ def main() -> None:
     """calib: multi-start parameter calibration on Dask, results in zarr."""
 
 
-def _interrupted(store: str) -> None:
-    """After Ctrl-C: Dask's shutdown noise silenced, one line saying how far the sweep got,
-    exit 130."""
+def _quiet_dask() -> None:
+    """Silence Dask's logging: a sweep that is stopping says why in one line of its own."""
     import logging
 
+    prefixes = ("distributed", "tornado", "asyncio")
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in prefixes]
+    for name in (*prefixes, *names):  # Dask's config gives some children levels of their own
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def _interrupted(store: str, client: Any = None) -> None:
+    """After Ctrl-C: Dask's shutdown noise silenced (here and on the embedded cluster's
+    workers, whose cancelled tasks would log), one line saying how far the sweep got, exit 130.
+    """
     from .store import Store
 
-    for name in ("distributed", "tornado", "asyncio"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    _quiet_dask()
+    if client is not None and getattr(client, "cluster", None) is not None:
+        try:
+            client.run(_quiet_dask, on_error="ignore")
+        except Exception:  # noqa: BLE001 - a worker already gone: nothing of it to silence
+            pass
     try:
         done = Store.open(store).done_chunks()
         where = f"{int(done.sum())} of {done.size} tasks done"
@@ -95,6 +108,8 @@ def _run(spec: Any, store: str, *, scheduler: str | None, scheduler_file: str | 
 
 def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: str | None,
                workers: int | None, overwrite: bool, tls: Any, retry_failed: bool) -> Any:
+    from calib.errors import CalibError
+
     import dask.config
 
     from .cluster import check_options, connect
@@ -128,7 +143,10 @@ def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: 
                 result = run_sweep(spec, store, client, overwrite=overwrite, on_task=on_task,
                                    plan=plan, retry_failed=retry_failed)
         except KeyboardInterrupt:
-            _interrupted(store)  # before the cluster closes: its shutdown logs nothing
+            _interrupted(store, client)  # before the cluster closes: it closes quietly
+        except CalibError:  # the run could not finish (exit 3): the client's close is quiet
+            _quiet_dask()
+            raise
     click.echo(f"store: {result.store} ({result.tasks_run} tasks run, "
                f"{result.tasks_skipped} already done)")
     return result
@@ -306,12 +324,16 @@ def _dataset_index(store: Any, name: str) -> int:
 @user_errors
 def show_command(store: str, dataset: str) -> None:
     """Every start of one dataset sorted by objective, with a text waterfall."""
-    from .report import show_text
+    from .report import best_warnings, show_text
+    from .selection import selection_rows, stored_selection
 
     opened = _open(store)
     index = _dataset_index(opened, dataset)
     opened.require_intact(datasets=[index])
-    click.echo(show_text(opened, index))
+    rows = stored_selection(opened) or selection_rows(opened)
+    for line in best_warnings([rows[index]]):
+        click.echo(line, err=True)
+    click.echo(show_text(opened, index, rows[index]))
 
 
 @main.command("trace")

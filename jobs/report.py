@@ -179,8 +179,13 @@ def best_json(rows: Sequence[dict[str, Any]], *, errors: bool = False) -> str:
                        for r in rows], indent=2)
 
 
-def show_text(store: Store, dataset: int) -> str:
-    """Every start of one dataset, sorted by objective, with a text waterfall bar."""
+def show_text(store: Store, dataset: int, selection: dict[str, Any] | None = None) -> str:
+    """Every start of one dataset, sorted by objective, with a text waterfall bar.
+
+    With the dataset's ``selection`` row, a ``minimum`` column says which verified minimum each
+    converged start's end point is (0 the best; ``premature`` for a stop that is none), and a
+    last line sums it up.
+    """
     arrays = store.read_dataset(dataset)
     fun = arrays.fun
     order = np.argsort(np.where(np.isnan(fun), np.inf, fun), kind="stable")
@@ -192,9 +197,25 @@ def show_text(store: Store, dataset: int) -> str:
         f = float(fun[i])
         width = 0 if not math.isfinite(f) or flat else int(round(30 * (f - lo) / (hi - lo)))
         bar = "#" * (width + 1) if math.isfinite(f) else ""
-        rows.append([int(i), f, str(arrays.status_of(int(i))), int(arrays.nit[i]),
-                     int(arrays.nfev[i]), bar, str(arrays.message[i])[:60]])
-    return format_table(["start", "fun", "status", "nit", "nfev", "waterfall", "message"], rows)
+        rows.append([int(i), f, str(arrays.status_of(int(i))), _minimum_label(selection, int(i),
+                                                                   arrays.status_of(int(i))),
+                     int(arrays.nit[i]), int(arrays.nfev[i]), bar, str(arrays.message[i])[:60]])
+    header = ["start", "fun", "status", "minimum", "nit", "nfev", "waterfall", "message"]
+    text = format_table(header, rows)
+    if selection is not None and selection.get("params") is not None:
+        text += (f"\nbest: fun {_num(selection['fun'])} (polished, from start "
+                 f"{selection['start']}); verified minima {selection['n_minima']}; hits "
+                 f"{selection['hits']}; premature stops {selection.get('n_premature')}")
+    return text
+
+
+def _minimum_label(selection: dict[str, Any] | None, start: int, status: StartStatus) -> str:
+    labels = (selection or {}).get("labels")
+    if not labels or start >= len(labels):
+        return "-"
+    if labels[start] >= 0:
+        return str(labels[start])
+    return "premature" if status == StartStatus.CONVERGED else "-"
 
 
 def trace_text(trace: StartTrace, parameters: Sequence[str]) -> str:

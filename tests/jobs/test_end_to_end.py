@@ -182,13 +182,19 @@ def test_show_command_sorts_every_start_by_objective(ou_sweep: dict[str, Any]) -
     result = _cli(["show", str(ou_sweep["store"]), "--dataset", "sim-001"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["start", "fun", "status", "nit", "nfev"]
-    body = [line.split() for line in lines[2:]]
+    assert lines[0].split()[:6] == ["start", "fun", "status", "minimum", "nit", "nfev"]
+    body = [line.split() for line in lines[2:-1]]
     a = Store.open(ou_sweep["store"]).read_dataset(1)
     starts = [int(cols[0]) for cols in body]
     assert sorted(starts) == list(range(6))
     assert starts == list(np.argsort(a.fun, kind="stable"))
-    assert [int(cols[3]) for cols in body] == [int(a.nit[s]) for s in starts]
+    assert [int(cols[4]) for cols in body] == [int(a.nit[s]) for s in starts]
+    rows = selection_rows(Store.open(ou_sweep["store"]))
+    (row,) = [r for r in rows if r["dataset"] == "sim-001"]
+    assert [cols[3] for cols in body] == [
+        str(row["labels"][s]) if row["labels"][s] >= 0 else
+        "premature" if a.status[s] == CONVERGED else "-" for s in starts]
+    assert lines[-1].startswith("best: fun ") and f"verified minima {row['n_minima']}" in lines[-1]
     missing = _cli(["show", str(ou_sweep["store"]), "--dataset", "nope"])
     assert missing.exit_code == 2 and "'nope' is not in the store" in missing.stderr
 
