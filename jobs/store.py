@@ -81,6 +81,9 @@ FORMAT_VERSION = 2
 #: the per-chunk (dataset, chunk) arrays; every other array is per start
 CHUNK_ARRAYS = ("chunk_digest", "chunk_done")
 ITER_CHUNK = 256
+#: the coordinate arrays (labels of the dimensions; `_coordinate_arrays`)
+COORDINATE_ARRAYS = frozenset({"dataset", "param", "start", "chunk", "iter", "status_code",
+                               "status_name"})
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
@@ -242,6 +245,47 @@ def _spec_arrays(layout: StoreLayout) -> dict[str, _ArraySpec]:
     return arrays
 
 
+#: the names of the status codes, in code order (the ``status_name`` coordinate)
+STATUS_NAMES = tuple(name for name, _ in sorted(STATUS_CODES.items(), key=lambda kv: kv[1]))
+
+
+def _coordinate_arrays(layout: StoreLayout) -> dict[str, tuple[npt.NDArray[Any], list[str]]]:
+    """The coordinate arrays of a new store: name -> (values, dimension names).
+
+    Each dimension's labels are stored as a 1-D array named like the dimension (``dataset``,
+    ``param``: names; ``start``, ``chunk``, ``iter``: indices; ``status_code``: the codes), so
+    ``xarray.open_zarr`` gives a labelled Dataset; ``status_name`` (along ``status_code``) is
+    named in the ``status`` array's ``coordinates`` attribute (CF), so xarray makes it a
+    coordinate too.  Written once, when the store is created; never part of a task's chunk.
+    """
+    coords: dict[str, tuple[npt.NDArray[Any], list[str]]] = {
+        "dataset": (np.array(layout.datasets, dtype=str), ["dataset"]),
+        "param": (np.array(layout.parameters, dtype=str), ["param"]),
+        "start": (np.arange(layout.n_starts, dtype=np.int32), ["start"]),
+        "chunk": (np.arange(layout.n_chunks, dtype=np.int32), ["chunk"]),
+        "status_code": (np.array([STATUS_CODES[n] for n in STATUS_NAMES], dtype=np.int8),
+                        ["status_code"]),
+        "status_name": (np.array(STATUS_NAMES, dtype=str), ["status_code"]),
+    }
+    if layout.trace_length:
+        coords["iter"] = (np.arange(layout.trace_length, dtype=np.int32), ["iter"])
+    return coords
+
+
+def _write_coordinates(group: zarr.Group, layout: StoreLayout) -> None:
+    """Create and fill the coordinate arrays (`_coordinate_arrays`) of a new store."""
+    for name, (values, dims) in _coordinate_arrays(layout).items():
+        fill: Any = "" if values.dtype.kind == "U" else 0
+        array = group.create_array(name, shape=values.shape, chunks=(max(values.size, 1),),
+                                   dtype=str if values.dtype.kind == "U" else values.dtype,
+                                   fill_value=fill, dimension_names=dims)
+        if values.size:
+            array[:] = values
+    group["status"].attrs.update({"coordinates": "status_name",
+                                  "flag_values": [STATUS_CODES[n] for n in STATUS_NAMES],
+                                  "flag_meanings": " ".join(STATUS_NAMES)})
+
+
 def _check_path(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise StoreCorruptError(f"store path {str(path)!r} is a file, not a zarr store directory")
@@ -254,8 +298,8 @@ def _check_path(path: Path) -> None:
 
 
 #: every array name a calib store may hold (a half-created store holds some of them)
-_ALL_ARRAYS = frozenset(RESULT_FIELDS) | {"trace_f", "trace_x", "trace_grad", "trace_nfev",
-                                          *CHUNK_ARRAYS}
+_ALL_ARRAYS = frozenset(RESULT_FIELDS) | COORDINATE_ARRAYS | {
+    "trace_f", "trace_x", "trace_grad", "trace_nfev", *CHUNK_ARRAYS}
 
 
 def _root_attributes(path: Path) -> dict[str, Any] | None:
@@ -379,6 +423,7 @@ class Store:
             for name, (shape, chunks, dtype, fill, dims) in _spec_arrays(layout).items():
                 group.create_array(name, shape=shape, chunks=chunks, dtype=dtype,
                                    fill_value=fill, dimension_names=dims)
+            _write_coordinates(group, layout)
             group.update_attributes({  # one metadata write (attrs.update rewrites it per key)
                 "format": FORMAT_VERSION, "spec": spec, "spec_hash": spec_hash,
                 "engine_version": engine_version, "datasets": list(layout.datasets),

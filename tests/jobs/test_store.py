@@ -36,6 +36,10 @@ DIMS = {
     "trace_nfev": ("dataset", "start", "iter"),
     "trace_x": ("dataset", "start", "iter", "param"),
 }
+#: the coordinate arrays (labels of the dimensions; tests/jobs/test_xarray_coords.py)
+COORDS = {"dataset": ("dataset",), "param": ("param",), "start": ("start",),
+          "chunk": ("chunk",), "iter": ("iter",), "status_code": ("status_code",),
+          "status_name": ("status_code",)}
 
 
 def layout(n_starts: int = 5, per_task: int = 2, trace_length: int = 4) -> StoreLayout:
@@ -301,7 +305,8 @@ def test_xarray_reads_the_store_with_the_documented_dimensions(tmp_path: Path) -
         assert ds[name].dims == dims, name
         np.testing.assert_array_equal(ds[name].values, np.asarray(store.group[name][...]),
                                       err_msg=name)
-    assert ds.sizes == {"dataset": 2, "start": 5, "param": 2, "iter": 4, "chunk": 3}
+    assert ds.sizes == {"dataset": 2, "start": 5, "param": 2, "iter": 4, "chunk": 3,
+                        "status_code": 5}
     assert ds["message"].values[1, 4] == "a longer message"
     assert ds.attrs["spec_hash"] == "a" * 64 and ds.attrs["datasets"] == ["alpha", "beta"]
 
@@ -309,8 +314,8 @@ def test_xarray_reads_the_store_with_the_documented_dimensions(tmp_path: Path) -
 def test_zarr_alone_reads_the_store(tmp_path: Path) -> None:
     _filled(tmp_path / "s.zarr")
     group = zarr.open_group(str(tmp_path / "s.zarr"), mode="r")
-    assert set(group.array_keys()) == set(DIMS)
-    for name, dims in DIMS.items():
+    assert set(group.array_keys()) == set(DIMS) | set(COORDS)
+    for name, dims in {**DIMS, **COORDS}.items():
         assert tuple(group[name].metadata.dimension_names) == dims, name
     chunks = {name: group[name].chunks for name in ("x", "fun", "chunk_done", "trace_x")}
     assert chunks == {"x": (1, 2, 2), "fun": (1, 2), "chunk_done": (1, 1), "trace_x": (1, 2, 4, 2)}
@@ -322,7 +327,7 @@ def test_metadata_is_json_and_nothing_is_pickled(tmp_path: Path) -> None:
         [{"dataset": "alpha", "fun": np.float64(0.5), "params": {"theta": 1.0, "mu": 2.0},
           "start": 0, "n_minima": 1, "hits": 2, "success": True, "warning": None}])
     metadata = sorted((tmp_path / "s.zarr").rglob("zarr.json"))
-    assert len(metadata) == 1 + len(DIMS)
+    assert len(metadata) == 1 + len(DIMS) + len(COORDS)
     for path in metadata:
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text)  # plain JSON, every one
