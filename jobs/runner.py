@@ -118,8 +118,10 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
     the scheduler recomputes it on another worker when the one holding it dies: a lost worker
     costs only its running tasks, which Dask reruns elsewhere.  A task whose workers died
     ``allowed-failures + 1`` times (Dask's ``distributed.scheduler.allowed-failures``, 3 by
-    default) is recorded here, on the client, as failed starts with the message ``"worker
-    died while running this task (n times)"``, its chunk marked done; the sweep goes on.
+    default) runs once more alone on the cluster after the others (Dask also counts a death
+    against tasks queued on the dying worker); if its workers die again it is recorded here,
+    on the client, as failed starts with the message ``"worker died while running this task
+    (n times)"`` (n: both rounds' deaths), its chunk marked done; the sweep goes on.
 
     Raises
     ------
@@ -156,12 +158,23 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
         if on_task is not None:
             on_task(report, progress["done"], total)
 
-    def killed(future: Any, deaths: int) -> None:
-        progress["lost"] += 1
-        finished(record_lost_task(store, plan, by_key[str(future.key)], deaths))
-
-    collect(client, futures, on_result=lambda _, report: finished(report), on_killed=killed,
+    suspects: list[tuple[str, int]] = []
+    collect(client, futures, on_result=lambda _, report: finished(report),
+            on_killed=lambda future, deaths: suspects.append((str(future.key), deaths)),
             limits=limits)
+    for key, deaths in suspects:
+        # alone on the cluster, so that only a culprit dies again: Dask also blames the tasks
+        # that merely waited on a dying worker
+        task = by_key[key]
+        alone = client.submit(run_chunk, TaskInput.of(plan, task, where), data[task.dataset],
+                              key=f"{key}-alone", pure=False)
+
+        def killed(_: Any, more: int, task: Task = task, deaths: int = deaths) -> None:
+            progress["lost"] += 1
+            finished(record_lost_task(store, plan, task, deaths + more))
+
+        collect(client, [alone], on_result=lambda _, report: finished(report),
+                on_killed=killed, limits=limits)
     del data  # the datasets' futures: released once every task has its result
     if tasks or "selection" not in store.group.attrs:  # a finished store stays untouched
         store.write_selection(selection_rows(store, spec))
