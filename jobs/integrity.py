@@ -1,7 +1,7 @@
 """Chunk checksums of a sweep store: digests of the values a task wrote, checked on reading.
 
 A task records, with its completion marker, one digest per array of its chunk
-(`chunk_digests`): BLAKE2b (8 bytes) of the values as the store holds them (NaN made canonical,
+(`chunk_digests`): SHA-256 (first 8 bytes) of the values as the store holds them (NaN made canonical,
 strings length-prefixed UTF-8), as a JSON object ``{array: hex}`` in the ``chunk_digest``
 array.  A reader recomputes the digest of what it read (`value_digest`) and compares: a chunk
 file deleted (its values read back as the fill value), truncated or bit-flipped (it fails to
@@ -22,25 +22,35 @@ import numpy.typing as npt
 
 __all__ = ["value_digest", "chunk_digests", "parse_digests", "DamagedChunk", "damage_message"]
 
+#: the bits of ``np.nan``: a float NaN with other bits (a sign, a payload) is hashed as this
+_CANONICAL_NAN = np.array(np.nan).view(np.uint64)[()]
 #: chunks named in a damage message before "and N more"
 _SHOWN = 4
 
 
 def value_digest(values: npt.ArrayLike) -> str:
-    """BLAKE2b-64 hex digest of an array's shape and values (NaN canonical; strings as
+    """SHA-256 (first 64 bits, hex) of an array's shape and values (NaN canonical; strings as
     length-prefixed UTF-8), equal for the values a task writes and the values read back."""
     array = np.asarray(values)
-    digest = hashlib.blake2b(repr(array.shape).encode(), digest_size=8)
+    digest = hashlib.sha256(repr(array.shape).encode())  # SHA-NI: ~2x blake2b's speed here
     if array.dtype.kind in "OUTS":
         for item in array.ravel().tolist():
             data = str(item).encode("utf-8", "surrogatepass")
             digest.update(len(data).to_bytes(8, "little"))
             digest.update(data)
+    elif array.dtype == np.float64:
+        flat = np.ascontiguousarray(array)
+        odd = np.isnan(flat)
+        odd &= flat.view(np.uint64) != _CANONICAL_NAN  # -NaN, or NaN with a payload
+        if odd.any():
+            flat = flat.copy()
+            flat[odd] = np.nan
+        digest.update(flat.data)
     elif array.dtype.kind == "f":
         digest.update(np.ascontiguousarray(np.where(np.isnan(array), np.nan, array)).tobytes())
     else:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()[:16]
 
 
 def chunk_digests(values: Mapping[str, npt.ArrayLike]) -> str:
