@@ -367,3 +367,19 @@ def verify_command(store: str) -> None:
     done, total = opened.verify()
     click.echo(f"store {store}: {done} of {total} chunks done, all intact; the spec matches "
                "its hash")
+
+
+@main.command("report")
+@click.argument("store", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="report.html",
+              show_default=True, help="the HTML file to write")
+@user_errors
+def report_command(store: str, output: str) -> None:
+    """One self-contained HTML page: spec, status, best with errors, plots, failures."""
+    from pathlib import Path
+
+    from .html_report import report_html
+
+    page = report_html(_open(store))
+    Path(output).write_text(page, encoding="utf-8")
+    click.echo(f"report: {output}")
