@@ -60,6 +60,15 @@ class Problem:
     gradient_batch : callable, optional
         ``gradient_batch(params (k, p), data) -> (k, p)``, the vectorised twin of ``gradient``
         (the batched path uses it; without it, the batched path calls ``gradient`` per row).
+    residuals : callable, optional
+        ``residuals(params (p,), data) -> (m,)``: a least-squares problem's residual vector
+        (``objective`` is then its sum of squares, see `calib.residuals`).  Needed by the
+        least-squares methods ``'trf'``, ``'dogbox'``, ``'lm'`` (`solvers.least_squares`).
+    residuals_batch : callable, optional
+        ``residuals_batch(params (k, p), data) -> (k, m)``, the vectorised twin of ``residuals``.
+    residuals_jacobian : callable, optional
+        ``residuals_jacobian(params (p,), data) -> (m, p)``: d residuals / d params, natural
+        units (without it the least-squares methods difference the residuals).
     constraints : tuple of LinearConstraintSpec / NonlinearConstraintSpec
         Constraints on the parameters in natural units (see `calib.constraints`); default none.
         Plain data: the solver's callables are built per run by
@@ -85,6 +94,9 @@ class Problem:
     constraints: tuple[ConstraintSpec, ...] = ()
     gradient: Callable[[FloatArray, FloatArray], FloatArray] | None = None
     gradient_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    residuals: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    residuals_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    residuals_jacobian: Callable[[FloatArray, FloatArray], FloatArray] | None = None
     # derived once in __post_init__ (read-only arrays: the objective path uses them per call)
     _box: _Box = field(init=False, repr=False, compare=False)
     _method: MethodSpec = field(init=False, repr=False, compare=False)
@@ -106,8 +118,10 @@ class Problem:
             if not hasattr(self.dataset, attribute):
                 raise ProblemError(f"dataset must have a {attribute!r} attribute, "
                                    f"got {type(self.dataset).__name__}")
-        object.__setattr__(self, "method", _method_spec(self.method).name)
-        object.__setattr__(self, "_method", get_method(self.method))
+        _check_residuals(self)
+        method = _method_spec(self.method, least_squares=self.residuals is not None)
+        object.__setattr__(self, "method", method.name)
+        object.__setattr__(self, "_method", method)
         object.__setattr__(self, "options", _parse_options(self.options))
         object.__setattr__(self, "trace", bool(self.trace))
         constraints = check_constraints(self.constraints, len(self.parameters))
@@ -284,9 +298,27 @@ def _parse_parameters(parameters: object) -> tuple[Parameter, ...]:
     return params
 
 
-def _method_spec(method: object) -> MethodSpec:
+def _check_residuals(problem: Problem) -> None:
+    for name in ("residuals", "residuals_batch", "residuals_jacobian"):
+        value = getattr(problem, name)
+        if value is not None and not callable(value):
+            raise ProblemError(f"{name} must be callable, got {value!r}")
+    if problem.residuals is None and (problem.residuals_batch is not None
+                                      or problem.residuals_jacobian is not None):
+        raise ProblemError("residuals_batch and residuals_jacobian need residuals as well")
+
+
+def _method_spec(method: object, *, least_squares: bool = False) -> MethodSpec:
+    """The method's record; a least-squares method (`calib.residuals`) only with residuals."""
+    from calib.residuals import is_least_squares_method, least_squares_method_spec
+
     if not isinstance(method, str):
         raise ProblemError(f"solver method must be a string, got {method!r}")
+    if is_least_squares_method(method):
+        if not least_squares:
+            raise ProblemError(f"solver method {method!r} is a least-squares method: it needs "
+                               "residuals (a residual model), not only an objective")
+        return least_squares_method_spec(method)
     try:
         return get_method(method)
     except (ValueError, NotImplementedError) as exc:

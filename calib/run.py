@@ -22,6 +22,7 @@ from calib.derivatives import derivatives_for
 from calib.errors import ProblemError
 from calib.gradients import analytic_derivatives
 from calib.problem import Problem
+from calib.residuals import LEAST_SQUARES_METHODS
 from calib.status import StartStatus
 from solvers import MESSAGES, OptimizeResult, TraceArrays, minimize
 
@@ -211,6 +212,9 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
               time_limit: float | None = None) -> StartOutcome:
     """Minimise ``problem`` from one start point and record the outcome.
 
+    A problem with residuals and a least-squares method (``trf``, ``dogbox``, ``lm``) runs
+    `solvers.least_squares` instead (`calib.residual_fit.run_least_squares`), recorded alike.
+
     The solver works in internal space (log space for ``log=True`` parameters).  Methods that
     take bounds get the internal box as `solvers.Bounds`; for methods that do not, every point
     is clipped into the box before the objective is evaluated, and the reported ``x`` (and the
@@ -259,6 +263,10 @@ def run_start(problem: Problem, x0: npt.ArrayLike, start: int, *,
     x0_arr = check_x0(problem, x0, start)
     if time_limit is not None and not time_limit > 0:
         raise ProblemError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if problem.residuals is not None and problem.method in LEAST_SQUARES_METHODS:
+        from calib.residual_fit import run_least_squares  # imports this module
+
+        return run_least_squares(problem, x0_arr, int(start), time_limit=time_limit)
     began = time.perf_counter()
     guard = _GuardedObjective(problem, began, None if time_limit is None else float(time_limit),
                               clip=not problem.method_spec.supports_bounds)

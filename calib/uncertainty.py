@@ -115,6 +115,10 @@ def standard_errors(problem: Problem, x: npt.ArrayLike, *,
     covariance ``s**2 (J^T J)^-1`` of curve_fit and lmfit is ``2 s**2 H^-1``, with ``n`` the
     dataset's rows and ``s**2 = SSE / (n - p)`` the residual variance.
 
+    A problem with ``residuals`` and ``kind="sse"`` (no ``hessian``) gets curve_fit's exact
+    ``s**2 (J^T J)^-1`` from the residual Jacobian instead, ``s**2 = SSE / (m - p)`` with ``m``
+    residuals (`calib.residual_fit.residual_standard_errors`).
+
     Finite differences: parameter i gets the step ``h_i = rel_step * max(|x_i|, floor_i)``
     with ``floor_i = min(1, (upper_i - lower_i) / 10)`` (log-scale parameters are positive and
     use ``|x_i|``). Central differences ``(f(x+h) - 2f(x) + f(x-h)) / h**2`` and the 4-point
@@ -151,6 +155,10 @@ def standard_errors(problem: Problem, x: npt.ArrayLike, *,
     if kind not in OBJECTIVE_KINDS:
         raise ProblemError(f"kind must be one of {OBJECTIVE_KINDS}, got {kind!r}")
     point = _check_point(problem, x)
+    if kind == "sse" and hessian is None and problem.residuals is not None:
+        from calib.residual_fit import residual_standard_errors
+
+        return residual_standard_errors(problem, point)
     data = problem.dataset.values
     notes: list[str] = []
     one_sided: tuple[str, ...] = ()

@@ -58,6 +58,11 @@ class ModelSpec:
     declared, and `calib best --errors` refuses to guess).  ``gradient`` (the objective's
     gradient, ``"package.module:function"``) and ``gradient_vectorized`` (its batched twin,
     only with ``gradient``) are for a user objective only.
+
+    ``residuals`` (``"package.module:function"`` returning the residual vector) replaces
+    ``objective`` for a least-squares model: the objective is then ``sum(r**2)`` and its kind
+    ``'sse'``; ``residuals_vectorized`` (its ``(k, p) -> (k, m)`` twin) and
+    ``residuals_jacobian`` (``(p,) -> (m, p)``) go with it (see `calib.residuals`).
     """
 
     builtin: str | None = None
@@ -66,6 +71,9 @@ class ModelSpec:
     kind: str | None = None
     gradient: str | None = None
     gradient_vectorized: str | None = None
+    residuals: str | None = None
+    residuals_vectorized: str | None = None
+    residuals_jacobian: str | None = None
 
     @property
     def is_builtin(self) -> bool:
@@ -74,8 +82,19 @@ class ModelSpec:
     def to_dict(self) -> dict[str, Any]:
         fields = {"builtin": self.builtin, "objective": self.objective,
                   "vectorized": self.vectorized, "kind": self.kind, "gradient": self.gradient,
-                  "gradient_vectorized": self.gradient_vectorized}
+                  "gradient_vectorized": self.gradient_vectorized, "residuals": self.residuals,
+                  "residuals_vectorized": self.residuals_vectorized,
+                  "residuals_jacobian": self.residuals_jacobian}
         return {k: v for k, v in fields.items() if v is not None}
+
+    @property
+    def has_residuals(self) -> bool:
+        """True for a residual model: a user ``residuals`` or a built-in model that has them."""
+        if self.builtin is not None:
+            from calib.models import get_model
+
+            return get_model(self.builtin).residuals is not None
+        return self.residuals is not None
 
     @property
     def objective_kind(self) -> str | None:
@@ -84,7 +103,7 @@ class ModelSpec:
             from calib.models import get_model
 
             return get_model(self.builtin).kind
-        return self.kind
+        return "sse" if self.residuals is not None else self.kind
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ from jobs.option_values import check_option_value
 from jobs.spec import (DataSpec, ModelSpec, OptionValue, ParameterSpec, RunSpec, SimulateSpec,
                        SolverSpec, StartsSpec, SweepSection, SweepSpec)
 from jobs.spec_constraints import check_method_takes_constraints, parse_constraints
+from jobs.spec_residuals import (RESIDUAL_KEYS, check_method_fits_model,
+                                 check_no_residual_keys, parse_least_squares_options,
+                                 parse_residual_model)
+from calib.residuals import is_least_squares_method
 from jobs.spec_fields import (parse_bool, parse_int, parse_number, parse_string,
                               parse_string_list, parse_table, show)
 
@@ -54,16 +58,21 @@ def parse_sweep(value: Any) -> SweepSection:
 def parse_model(value: Any) -> ModelSpec:
     """``[model]``: exactly one of ``builtin`` and ``objective``; ``vectorized`` with the latter."""
     table = parse_table(value, "[model]", known=("builtin", "objective", "vectorized", "kind",
-                                                 "gradient", "gradient_vectorized"))
+                                                 "gradient", "gradient_vectorized",
+                                                 *RESIDUAL_KEYS))
     kind = None
     if "kind" in table:
         kind = parse_string(table["kind"], "[model].kind")
         if kind not in ("nll", "sse"):
             raise SpecError("[model].kind", f"must be 'nll' (a negative log-likelihood) or "
                             f"'sse' (a sum of squared residuals), got {kind!r}")
+    if "residuals" in table:
+        return parse_residual_model(table, kind)
+    check_no_residual_keys(table)
     if ("builtin" in table) == ("objective" in table):
-        raise SpecError("[model]", "must give exactly one of 'builtin' (a built-in model name) "
-                        "and 'objective' ('package.module:function')")
+        raise SpecError("[model]", "must give exactly one of 'builtin' (a built-in model name), "
+                        "'objective' ('package.module:function') and 'residuals' (the same, "
+                        "returning the residual vector)")
     path_kind = "an import path 'package.module:function'"
     if "builtin" in table:
         if "vectorized" in table:
@@ -313,6 +322,8 @@ def parse_method(value: Any) -> str:
     from solvers import get_method, method_options
 
     name = parse_string(value, "[solver].method", what="a solver method name")
+    if is_least_squares_method(name):
+        return name.lower()
     try:
         spec = get_method(name)
         method_options(spec.name)
@@ -331,6 +342,8 @@ def parse_options(value: Any, method: str) -> tuple[tuple[str, OptionValue], ...
     from solvers import method_options
 
     table = parse_table(value, "[solver].options", known=None)
+    if is_least_squares_method(method):
+        return parse_least_squares_options(table, method)
     known = method_options(method)
     out = []
     for name, option in table.items():
@@ -358,7 +371,7 @@ def parse_solver(value: Any, *, constrained: bool = False) -> SolverSpec:
                         known=("method", "options", "trace"))
     default = DEFAULT_CONSTRAINED_METHOD if constrained else DEFAULT_METHOD
     method = parse_method(table.get("method", default))
-    if constrained:
+    if constrained and not is_least_squares_method(method):
         check_method_takes_constraints(method)
     options = parse_options(table.get("options", {}), method)
     return SolverSpec(method=method, options=options,
@@ -403,7 +416,9 @@ def parse_sweep_spec(tables: Any, base_dir: str | Path) -> SweepSpec:
                         "drop 'fixed' (or the constraints)")
     data = parse_data(tables["data"], model=model, parameters=parameters,
                       base_dir=Path(base_dir).expanduser().resolve())
+    starts = parse_starts(tables["starts"], parameters)
+    solver = parse_solver(tables.get("solver"), constrained=bool(constraints))
+    check_method_fits_model(solver.method, model_spec, bool(constraints))
     return SweepSpec(sweep=sweep, model=model_spec, parameters=parameters, data=data,
-                     starts=parse_starts(tables["starts"], parameters),
-                     solver=parse_solver(tables.get("solver"), constrained=bool(constraints)),
+                     starts=starts, solver=solver,
                      run=parse_run(tables.get("run")), constraints=constraints)

@@ -34,6 +34,7 @@ from calib.starts import explicit_starts, starts_slice
 
 from .spec import SweepSpec
 from .spec_constraints import calib_constraints
+from .spec_residuals import residual_callables
 from .store import Store, StoreLayout
 
 if TYPE_CHECKING:
@@ -109,22 +110,33 @@ def build_problem(spec: SweepSpec, dataset: Dataset) -> Problem:
 
     Fixed parameters are left out: the problem has the free ones, and its callables insert the
     fixed values (`calib.fixed`).  A user ``gradient`` (and its vectorised twin) is loaded too.
+    A residual model (user ``residuals`` or a built-in least-squares model) gives the problem
+    its residuals, and a user one its objective ``sum(r**2)`` (`calib.residuals`).
     """
+    fixed = spec.fixed_values
+    layout = FixedLayout.of(spec.parameter_names, fixed) if fixed else None
+    residuals = residual_callables(spec.model)
+    if residuals is not None:
+        residuals = residuals.with_fixed(layout)
     if spec.model.builtin is not None:
         model = get_model(spec.model.builtin)
-        user = UserCallables(model.objective, model.objective_batch)
+        user = UserCallables(model.objective, model.objective_batch).with_fixed(layout)
+    elif residuals is not None:
+        user = residuals.sum_of_squares()  # already seen through the free parameters
     else:
         m = spec.model
         user = UserCallables(load_objective(m.objective),  # type: ignore[arg-type]
                              *(load_objective(path) if path else None
                                for path in (m.vectorized, m.gradient, m.gradient_vectorized)))
-    fixed = spec.fixed_values
-    user = user.with_fixed(FixedLayout.of(spec.parameter_names, fixed) if fixed else None)
+        user = user.with_fixed(layout)
     return Problem(objective=user.objective, parameters=spec.parameter_objects(), dataset=dataset,
                    method=spec.solver.method, options=spec.solver.options_dict(),
                    trace=spec.solver.trace, objective_batch=user.objective_batch,
                    gradient=user.gradient, gradient_batch=user.gradient_batch,
-                   constraints=calib_constraints(spec.constraints, spec.parameter_names))
+                   constraints=calib_constraints(spec.constraints, spec.parameter_names),
+                   residuals=None if residuals is None else residuals.residuals,
+                   residuals_batch=None if residuals is None else residuals.residuals_batch,
+                   residuals_jacobian=None if residuals is None else residuals.jacobian)
 
 
 def chunk_starts(spec: SweepSpec, dataset_index: int, start: int, stop: int) -> FloatArray:

@@ -50,6 +50,11 @@ class Model:
     kind : str
         What the objective is: ``'nll'`` (a negative log-likelihood) or ``'sse'`` (a plain sum
         of squared residuals); decides how standard errors are formed.
+    residuals : callable, optional
+        For an ``'sse'`` model: ``residuals(params (p,), data) -> (n_obs,)`` whose sum of
+        squares is ``objective``; lets the least-squares methods (trf, dogbox, lm) run on it.
+    residuals_batch : callable, optional
+        ``residuals_batch(params (k, p), data) -> (k, n_obs)``, the vectorised twin.
     """
 
     name: str
@@ -59,6 +64,8 @@ class Model:
     objective_batch: Callable[[FloatArray, FloatArray], FloatArray]
     simulate: Callable[[FloatArray, int, np.random.Generator], FloatArray]
     kind: str = "nll"
+    residuals: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    residuals_batch: Callable[[FloatArray, FloatArray], FloatArray] | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ import numpy as np
 from calib.models.base import FloatArray, Model, as_batch, as_data, check_vector
 from calib.parameters import Parameter
 
-__all__ = ["LINEAR", "NOISE_SD", "X_RANGE", "objective", "objective_batch", "simulate"]
+__all__ = ["LINEAR", "NOISE_SD", "X_RANGE", "objective", "objective_batch", "residuals",
+           "residuals_batch", "simulate"]
 
 #: standard deviation of the Gaussian noise the simulator adds to y
 NOISE_SD = 1.0
@@ -48,6 +49,20 @@ def objective_batch(params: FloatArray, data: FloatArray) -> FloatArray:
     return np.sum(residual * residual, axis=1)
 
 
+def residuals(params: FloatArray, data: FloatArray) -> FloatArray:
+    """Residuals ``y - (a*x + b)``, shape (n_obs,); `objective` is their sum of squares."""
+    a, b = check_vector(params, 2, "linear")
+    xy = as_data(data, 2, "linear")
+    return np.asarray(xy[:, 1] - (a * xy[:, 0] + b), dtype=np.float64)
+
+
+def residuals_batch(params: FloatArray, data: FloatArray) -> FloatArray:
+    """`residuals` for each row of a ``(k, 2)`` batch of ``(a, b)``; shape (k, n_obs)."""
+    ab = as_batch(params, 2, "linear")
+    xy = as_data(data, 2, "linear")
+    return np.asarray(xy[:, 1] - (ab[:, 0:1] * xy[:, 0] + ab[:, 1:2]), dtype=np.float64)
+
+
 def simulate(truth: FloatArray, n_points: int, rng: np.random.Generator) -> FloatArray:
     """Draw ``(x, y)`` with x evenly spaced over `X_RANGE` and y = a*x + b + N(0, NOISE_SD**2).
 
@@ -67,5 +82,5 @@ LINEAR = Model(
     columns=("x", "y"),
     objective=objective,
     objective_batch=objective_batch,
-    simulate=simulate, kind="sse",
+    simulate=simulate, kind="sse", residuals=residuals, residuals_batch=residuals_batch,
 )

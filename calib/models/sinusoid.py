@@ -12,7 +12,8 @@ import numpy as np
 from calib.models.base import FloatArray, Model, as_batch, as_data, check_vector
 from calib.parameters import Parameter
 
-__all__ = ["NOISE_SD", "SINUSOID", "X_RANGE", "objective", "objective_batch", "simulate"]
+__all__ = ["NOISE_SD", "SINUSOID", "X_RANGE", "objective", "objective_batch", "residuals",
+           "residuals_batch", "simulate"]
 
 #: standard deviation of the Gaussian noise the simulator adds to y
 NOISE_SD = 0.5
@@ -65,6 +66,24 @@ def objective_batch(params: FloatArray, data: FloatArray) -> FloatArray:
     return f_best + np.einsum("kl,kl->k", offset, offset)
 
 
+def residuals(params: FloatArray, data: FloatArray) -> FloatArray:
+    """Residuals ``y - (a*sin(x) + b*x + c)``, shape (n_obs,); `objective` is their sum of
+    squares."""
+    a, b, c = check_vector(params, 3, "sinusoid")
+    xy = as_data(data, 2, "sinusoid")
+    x = xy[:, 0]
+    return np.asarray(xy[:, 1] - (a * np.sin(x) + b * x + c), dtype=np.float64)
+
+
+def residuals_batch(params: FloatArray, data: FloatArray) -> FloatArray:
+    """`residuals` for each row of a ``(k, 3)`` batch of ``(a, b, c)``; shape (k, n_obs)."""
+    abc = as_batch(params, 3, "sinusoid")
+    xy = as_data(data, 2, "sinusoid")
+    x = xy[:, 0]
+    return np.asarray(xy[:, 1] - (abc[:, 0:1] * np.sin(x) + abc[:, 1:2] * x + abc[:, 2:3]),
+                      dtype=np.float64)
+
+
 #: ``A^T A`` whose smallest Cholesky pivot squared is below this fraction of its largest
 #: diagonal entry is treated as singular (the direct sum is used)
 _CONDITION_LIMIT = 1e-10
@@ -108,5 +127,5 @@ SINUSOID = Model(
     columns=("x", "y"),
     objective=objective,
     objective_batch=objective_batch,
-    simulate=simulate, kind="sse",
+    simulate=simulate, kind="sse", residuals=residuals, residuals_batch=residuals_batch,
 )
