@@ -383,3 +383,60 @@ def report_command(store: str, output: str) -> None:
     page = report_html(_open(store))
     Path(output).write_text(page, encoding="utf-8")
     click.echo(f"report: {output}")
+
+
+@main.command("export")
+@click.argument("store", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
+              show_default=True, help="parquet needs pyarrow (the `export` extra)")
+@click.option("--what", type=click.Choice(["starts", "best"]), default="starts",
+              show_default=True, help="every start, or the best point per dataset")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="file to write (default: stdout; required for parquet)")
+@user_errors
+def export_command(store: str, fmt: str, what: str, output: str | None) -> None:
+    """Every start (or the selection) of a store as CSV, JSON or parquet."""
+    from pathlib import Path
+
+    from .api import open_results
+    from .errors import SpecError
+    from .export import best_table_of, to_csv, to_json, write_parquet
+
+    if fmt == "parquet" and output is None:
+        raise SpecError("--format parquet", "writes a binary file: give it with -o FILE")
+    results = open_results(store)
+    table = (results.start_table() if what == "starts" else
+             best_table_of(results.selection_rows(), results.store.sweep_spec.parameter_names))
+    if fmt == "parquet":
+        write_parquet(table, str(output))
+        return
+    text = to_csv(table) if fmt == "csv" else to_json(table) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+@main.command("plot")
+@click.argument("store", type=click.Path())
+@click.option("--kind", type=click.Choice(["waterfall", "traces", "params", "minima"]),
+              required=True, help="what to draw (docs/plots.md)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="image file (.png, .svg or .pdf)")
+@click.option("--dataset", default=None, help="dataset of --kind params (default: the first)")
+@click.option("--by", type=click.Choice(["iteration", "evaluations"]), default="iteration",
+              show_default=True, help="x axis of --kind traces")
+@click.option("--errors", is_flag=True, help="error bars of one standard error (--kind minima)")
+@user_errors
+def plot_command(store: str, kind: str, output: str, dataset: str | None, by: str,
+                 errors: bool) -> None:
+    """Draw a store's waterfall, convergence traces, end points or best parameters (needs
+    matplotlib: the `plot` extra)."""
+    from .api import open_results
+    from .plots import plot_figure, save_plot
+
+    results = open_results(store)
+    index = 0 if dataset is None else results.dataset_index(dataset)
+    rows = results.selection_rows(errors=errors)
+    save_plot(plot_figure(results.store, kind, rows=rows, dataset=index, by=by), output)
+    click.echo(f"wrote {output}")
