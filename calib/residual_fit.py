@@ -9,7 +9,9 @@ for the default ``loss = 'linear'`` (for a robust loss, twice scipy's robust cos
 the trace's ``f``.  Status: ``converged`` when `least_squares` reports success (status 1-4),
 ``not_converged`` at ``max_nfev`` (status 0), ``failed`` for a non-finite sum of squares.
 ``nit`` counts the iterations (trf and dogbox: the callback's calls; lm, which has no
-callback: the Jacobian evaluations after the first).
+callback: the Jacobian evaluations after the first, 0 with a differenced Jacobian, for which
+it reports none); ``nfev`` counts every residual evaluation, those made to difference the
+Jacobian included (as `minimize`'s ``nfev`` does; scipy's `least_squares` leaves them out).
 
 `residual_standard_errors` forms curve_fit's covariance ``s**2 (J^T J)^-1`` with
 ``s**2 = SSE / (m - p)``, ``m`` the number of residuals, ``J`` the residual Jacobian at the
@@ -118,7 +120,7 @@ def run_least_squares(problem: Problem, x0: FloatArray, start: int, *,
         best_z = guard.best_z
         return StartOutcome(
             dataset=dataset, start=start, x0=x0,
-            x=x0.copy() if best_z is None else problem.to_natural(best_z),
+            x=x0.copy() if best_z is None else _natural(problem, best_z),
             fun=math.nan if best_z is None else guard.best_f, success=False,
             status=failure[0], message=failure[1] + note, nit=counter.nit, nfev=guard.nfev,
             seconds=seconds)
@@ -130,9 +132,14 @@ def run_least_squares(problem: Problem, x0: FloatArray, start: int, *,
         status = StartStatus.CONVERGED if success else StartStatus.NOT_CONVERGED
     nit = counter.nit if problem.method != "lm" else max(int(result.njev or 1) - 1, 0)
     return StartOutcome(
-        dataset=dataset, start=start, x0=x0, x=problem.to_natural(guard.feasible(result.x)),
+        dataset=dataset, start=start, x0=x0, x=_natural(problem, guard.feasible(result.x)),
         fun=fun, success=success, status=status, message=str(result.message) + note, nit=nit,
-        nfev=int(result.nfev), seconds=seconds, trace=_natural_trace(problem, guard, result))
+        nfev=guard.nfev, seconds=seconds, trace=_natural_trace(problem, guard, result))
+
+
+def _natural(problem: Problem, z: FloatArray) -> FloatArray:
+    """Natural units, inside the box to the last ulp (exp(log(upper)) may exceed upper)."""
+    return np.clip(problem.to_natural(z), problem.lower, problem.upper)
 
 
 def _natural_trace(problem: Problem, guard: _GuardedResiduals,
@@ -141,7 +148,7 @@ def _natural_trace(problem: Problem, guard: _GuardedResiduals,
     if trace is None:
         return None
     arrays: TraceArrays = trace.to_arrays()
-    x = problem.to_natural(guard.feasible(arrays.x)) if arrays.x.size else arrays.x
+    x = _natural(problem, guard.feasible(arrays.x)) if arrays.x.size else arrays.x
     return TraceArrays(x=x, f=2.0 * arrays.f, grad_norm=arrays.grad_norm, nfev=arrays.nfev)
 
 

@@ -141,6 +141,10 @@ def check_objective(spec: SweepSpec) -> None:
         _import_user_callable(spec.model.objective)
     if spec.model.vectorized is not None:
         _import_user_callable(spec.model.vectorized)
+    for path in (spec.model.residuals, spec.model.residuals_vectorized,
+                 spec.model.residuals_jacobian):
+        if path is not None:
+            _import_user_callable(path)
     for constraint in spec.constraints:
         if constraint.function is not None:
             _import_user_callable(constraint.function)

@@ -62,7 +62,9 @@ def _ship_user_module(client: Client, spec: SweepSpec) -> None:
     """Upload the module files of a user objective and of constraint functions from the
     working directory to every worker (each module once)."""
     paths = [spec.model.objective, spec.model.vectorized, spec.model.gradient,
-             spec.model.gradient_vectorized, *(c.function for c in spec.constraints)]
+             spec.model.gradient_vectorized, spec.model.residuals,
+             spec.model.residuals_vectorized, spec.model.residuals_jacobian,
+             *(c.function for c in spec.constraints)]
     modules = dict.fromkeys(parse_objective_path(path)[0] for path in paths if path)
     for module in modules:
         candidate = Path.cwd() / (module.replace(".", os.sep) + ".py")
