@@ -116,6 +116,7 @@ def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: 
     from .lease import StoreLease
     from .options_check import TlsOptions, check_connection_options
     from .plan import plan_sweep
+    from .progress import TaskProgress
     from .runner import check_store, run_sweep
 
     # every bad input is refused here, before a cluster starts or the store is touched
@@ -128,20 +129,13 @@ def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: 
     with StoreLease.acquire(store), dask.config.set(tls.dask_config()), \
             connect(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers) as client:
         _echo_dashboard(client)
-        bar = click.progressbar(length=1, label="tasks", file=sys.stderr)
-        state = {"started": False}
-
-        def on_task(report: Any, done: int, total: int) -> None:
-            if not state["started"]:
-                bar.length = total
-                bar.pos = done - 1
-                state["started"] = True
-            bar.update(1)
-
+        bar = TaskProgress(sys.stderr)  # tasks, starts done and failed, elapsed, ETA
         try:
-            with bar:
-                result = run_sweep(spec, store, client, overwrite=overwrite, on_task=on_task,
-                                   plan=plan, retry_failed=retry_failed)
+            try:
+                result = run_sweep(spec, store, client, overwrite=overwrite,
+                                   on_task=bar.on_task, plan=plan, retry_failed=retry_failed)
+            finally:
+                bar.close()
         except KeyboardInterrupt:
             _interrupted(store, client)  # before the cluster closes: it closes quietly
         except CalibError:  # the run could not finish (exit 3): the client's close is quiet
@@ -152,25 +146,19 @@ def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: 
     return result
 
 
-def _dashboard_answers(link: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(link, timeout=2) as response:  # the user's own scheduler
-            return bool(response.status == 200)
-    except (OSError, ValueError):
-        return False
-
-
 def _echo_dashboard(client: Any) -> None:
-    """Print the Dask dashboard link when the scheduler really serves one."""
+    """Print the Dask dashboard link only when the scheduler really serves the dashboard (an
+    HTTP GET, `jobs.cluster.dashboard_problem`); otherwise one line saying why not."""
+    from .cluster import dashboard_problem
+
     link = getattr(client, "dashboard_link", None)
     if not link or "dashboard" not in client.scheduler_info().get("services", {}):
         return
-    if _dashboard_answers(link):
+    problem = dashboard_problem(link)
+    if problem is None:
         click.echo(f"Dask dashboard: {link}", err=True)
     else:
-        click.echo("Dask dashboard: not served by this scheduler", err=True)
+        click.echo(f"Dask dashboard: off ({problem})", err=True)
 
 
 def _exit_for(result: Any) -> None:
@@ -282,16 +270,41 @@ def _best_text(store_path: str, fmt: str = "table", *, errors: bool = False) -> 
 
 @main.command("status")
 @click.argument("store", type=click.Path())
+@click.option("--watch", is_flag=True,
+              help="follow a sweep that another process runs until it finishes: a line when "
+                   "the counts change, then the table (Ctrl-C: exit 130)")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="seconds between looks with --watch")
 @user_errors
-def status_command(store: str) -> None:
+def status_command(store: str, watch: bool, interval: float) -> None:
     """Starts converged / not converged / failed / pending per dataset."""
     from .report import format_table, status_rows
 
+    if watch:
+        _watch(store, interval)
     opened = _open(store)
     opened.require_intact(("status",))
     rows = status_rows(opened)
     keys = ["dataset", "converged", "not_converged", "failed", "pending", "chunks"]
     click.echo(format_table(keys, [[r[k] for k in keys] for r in rows]))
+
+
+def _watch(store: str, interval: float) -> None:
+    """Follow ``store`` until every chunk is done (then return: the table follows); exit 3 when
+    no live run holds it before that, 130 on Ctrl-C (the sweep itself goes on)."""
+    from .progress import snapshot_line, store_snapshot, watch_store
+
+    try:
+        outcome = watch_store(lambda: store_snapshot(store),
+                              lambda line: click.echo(line, err=True), interval=interval)
+    except KeyboardInterrupt:
+        click.echo("interrupted: stopped watching (the sweep itself goes on)", err=True)
+        sys.exit(130)
+    if not outcome.finished:
+        click.echo(f"calib: error: no run is writing {store} any more "
+                   f"({snapshot_line(outcome.last)}); run `calib run` on its spec to resume",
+                   err=True)
+        sys.exit(3)
 
 
 @main.command("best")

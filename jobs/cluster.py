@@ -11,13 +11,16 @@ from distributed import Client, LocalCluster
 
 from .errors import SpecError
 
-__all__ = ["check_options", "connect", "default_workers", "EMBEDDED_WORKER_CONFIG"]
+__all__ = ["check_options", "connect", "dashboard_problem", "default_workers",
+           "EMBEDDED_WORKER_CONFIG"]
 
 #: Dask settings of the embedded cluster's workers: no statistical profiler (it samples the
 #: solving thread's stack every 10 ms) and a 1 s event-loop health tick (20 ms by default);
 #: measured on 2 cores, the same starts ran ~5 % faster in a task with both off
 EMBEDDED_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
-                          "distributed.admin.tick.interval": "1000ms"}
+                          "distributed.admin.tick.interval": "1000ms",
+                          # Ctrl-C is the client's: workers ignore SIGINT (no tracebacks)
+                          "distributed.worker.preload": ["jobs.worker_setup"]}
 
 
 def default_workers() -> int:
@@ -29,6 +32,35 @@ def _dashboard_address() -> str:
     # a free port, so that parallel sweeps and tests never fight over :8787; on the loopback
     # interface only: the dashboard has no authentication (docs/security.md)
     return "127.0.0.1:0"
+
+
+#: what distributed serves at the dashboard's address when bokeh is missing on the scheduler
+_MISSING_BOKEH_PAGE = "for the dashboard.</p>"
+
+
+def dashboard_problem(link: str, *, timeout: float = 2.0) -> str | None:
+    """Why the Dask dashboard at ``link`` does not work, or None when it serves its page.
+
+    An HTTP GET of ``link``: no answer, an HTTP error, or distributed's stand-in page for a
+    scheduler without bokeh (it answers 200 with "Dask needs bokeh... for the dashboard") are
+    each a problem, named in a short phrase.
+    """
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(link, timeout=timeout) as response:  # the user's scheduler
+            body = response.read(65536).decode("utf-8", errors="replace")
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        return f"{link} answers HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        return f"{link} does not answer ({exc})"
+    if status != 200:
+        return f"{link} answers HTTP {status}"
+    if _MISSING_BOKEH_PAGE in body:
+        return "bokeh is not installed where the scheduler runs (pip install 'calib[dashboard]')"
+    return None
 
 
 def check_options(*, scheduler: str | None = None, scheduler_file: str | None = None,

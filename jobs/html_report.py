@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from calib.errors import CalibError
-from calib.status import StartStatus
 
 from .store import Store
 
 __all__ = ["FailureGroup", "PlotImage", "failure_groups", "plot_images", "report_html",
+           "spec_text",
            "SECTION_IDS", "PLOT_KINDS"]
 
 #: the ``id`` of each section of the page, in order
@@ -36,15 +36,15 @@ PLOT_KINDS = ("waterfall", "traces", "params", "minima")
 _EXAMPLES = 5
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222;padding:0 1em}
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:90em;color:#222;padding:0 1em}
 h1{font-size:1.6em;border-bottom:2px solid #446;padding-bottom:.2em}
 h2{font-size:1.25em;margin-top:1.6em;color:#335}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
-th,td{border:1px solid #ccd;padding:.25em .6em;text-align:right}
+th,td{border:1px solid #ccd;padding:.25em .6em;text-align:right;white-space:nowrap}
 th{background:#eef}td.name,th.name{text-align:left}
 pre{background:#f6f6f9;border:1px solid #dde;padding:.8em;overflow-x:auto;font-size:.85em}
 .note{color:#664;background:#fff8e0;border-left:4px solid #db4;padding:.4em .8em}
-.warn{color:#933}figure{margin:1em 0}img{max-width:100%;border:1px solid #dde}
+.wide{overflow-x:auto}.warn{color:#933}figure{margin:1em 0}img{max-width:100%;border:1px solid #dde}
 """
 
 
@@ -93,13 +93,14 @@ def failure_groups(store: Store) -> list[FailureGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.status, g.reason))
 
 
-def plot_images(store: Store,
-                render: Callable[[Store, str], bytes] | None = None) -> tuple[list[PlotImage],
-                                                                              list[str]]:
+def plot_images(store: Store, render: Callable[[Store, str], bytes] | None = None, *,
+                rows: Sequence[dict[str, Any]] | None = None) -> tuple[list[PlotImage],
+                                                                     list[str]]:
     """Each `PLOT_KINDS` plot of ``store`` as PNG bytes, and notes for those that could not be
     drawn (matplotlib or `jobs.plots` missing, or a plot that failed: the note says why).
 
-    ``render(store, kind) -> PNG bytes`` defaults to `jobs.plots` (`_render_with_jobs_plots`).
+    ``render(store, kind) -> PNG bytes`` defaults to `jobs.plots.plot_figure` drawn from the
+    selection ``rows`` (those of `report_html`, standard errors included when it has them).
     """
     if render is None:
         try:
@@ -111,12 +112,12 @@ def plot_images(store: Store,
             plots = importlib.import_module("jobs.plots")
         except ImportError as exc:
             return [], [f"plots left out: jobs.plots could not be imported ({exc})"]
-        render = _jobs_plots_renderer(plots)
+        render = _jobs_plots_renderer(plots, rows)
     images, notes = [], []
     for kind in PLOT_KINDS:
         try:
             images.append(PlotImage(kind=kind, caption=_CAPTIONS[kind], png=render(store, kind)))
-        except (CalibError, ValueError, TypeError, AttributeError) as exc:
+        except (CalibError, ValueError, TypeError, KeyError) as exc:
             notes.append(f"plot {kind!r} left out: {' '.join(str(exc).split())}")
     return images, notes
 
@@ -124,27 +125,38 @@ def plot_images(store: Store,
 _CAPTIONS = {
     "waterfall": "Waterfall: final objective of every start, sorted, per dataset; verified "
                  "minima marked",
-    "traces": "Convergence: objective against iteration",
-    "params": "End points of the starts, coloured by the verified minimum they reached",
+    "traces": "Convergence: objective against iteration, per dataset",
+    "params": "End points of the first dataset's starts, coloured by the verified minimum "
+              "they reached",
     "minima": "Best parameters across datasets with standard errors",
 }
 
 
-def _jobs_plots_renderer(plots: Any) -> Callable[[Store, str], bytes]:
-    """``render(store, kind)`` over `jobs.plots`: its ``render_png(store, kind)`` when it has
-    one, else its ``plot_<kind>(store)`` figure saved to PNG."""
+def _jobs_plots_renderer(plots: Any, rows: Sequence[dict[str, Any]] | None
+                         ) -> Callable[[Store, str], bytes]:
+    """``render(store, kind)``: `jobs.plots.plot_figure` saved as a 100 dpi PNG."""
     def render(store: Store, kind: str) -> bytes:
-        direct = getattr(plots, "render_png", None)
-        if callable(direct):
-            return bytes(direct(store, kind))
-        figure = getattr(plots, f"plot_{kind}")(store)
+        figure = plots.plot_figure(store, kind, rows=rows)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+        figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
     return render
+
+
+def spec_text(spec: dict[str, Any]) -> str:
+    """The stored spec one field a line (``[table] key = JSON value``; a list of tables, such
+    as the parameters, one entry a line), sorted by table and key."""
+    lines = []
+    for table in sorted(spec):
+        value = spec[table]
+        if isinstance(value, dict):
+            lines += [f"[{table}] {key} = {json.dumps(value[key], sort_keys=True)}"
+                      for key in sorted(value)]
+        elif isinstance(value, list):
+            lines += [f"[{table}] {json.dumps(item, sort_keys=True)}" for item in value]
+        else:
+            lines.append(f"[{table}] = {json.dumps(value, sort_keys=True)}")
+    return "\n".join(lines)
 
 
 # -- HTML pieces --------------------------------------------------------------------------------
@@ -167,7 +179,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, names: int =
     head = "".join(cell("th", i, h) for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def _note(text: str) -> str:
@@ -263,10 +276,10 @@ def report_html(store: Store, *, title: str | None = None,
     name = str(spec.get("sweep", {}).get("name", store.path.name))
     status = status_rows(store)
     rows, errors_note = _best_rows(store)
-    images, notes = plot_images(store, render)
+    images, notes = plot_images(store, render, rows=rows)
     done = store.done_chunks()
     sections = [
-        _section("spec", "Spec", f"<pre>{_e(json.dumps(spec, indent=2, sort_keys=True))}</pre>"),
+        _section("spec", "Spec", f"<pre>{_e(spec_text(spec))}</pre>"),
         _section("status", "Status", f"<p>{int(done.sum())} of {done.size} tasks done.</p>"
                  + _status_body(status)),
         _section("best", "Best point per dataset",
@@ -275,9 +288,7 @@ def report_html(store: Store, *, title: str | None = None,
         _section("failures", "Failures by reason", _failures_body(failure_groups(store))),
     ]
     heading = title or f"calib sweep {name}"
-    statuses = ", ".join(str(s) for s in StartStatus)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(heading)}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{_e(heading)}</h1><p>Store <code>{_e(store.path)}</code>; "
-            f"{len(store.layout.datasets)} datasets × {store.layout.n_starts} starts; "
-            f"statuses: {_e(statuses)}.</p>" + "".join(sections) + "</body></html>\n")
+            f"{len(store.layout.datasets)} datasets × {store.layout.n_starts} starts.</p>" + "".join(sections) + "</body></html>\n")
