@@ -125,6 +125,7 @@ def test_decay_sweep_gives_curve_fits_estimates_and_standard_errors(
         r = module_fn(point, np.column_stack([X, DECAY_Y]))
         assert fun == pytest.approx(float(r @ r), rel=1e-9)
     trace = store.read_trace(0, 0)
+    assert trace is not None
     assert trace.f[-1] == pytest.approx(data.fun[0], rel=1e-9)
     assert trace.f[0] >= trace.f[-1]
 
