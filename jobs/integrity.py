@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["value_digest", "chunk_digests", "parse_digests", "DamagedChunk", "damage_message"]
+__all__ = ["value_digest", "chunk_digests", "parse_digests", "chunk_faults", "DamagedChunk",
+           "damage_message"]
 
 #: the bits of ``np.nan``: a float NaN with other bits (a sign, a payload) is hashed as this
 _CANONICAL_NAN = np.array(np.nan).view(np.uint64)[()]
@@ -91,3 +92,17 @@ def damage_message(store: str, damaged: Sequence[DamagedChunk]) -> str:
     more = f"; and {len(damaged) - _SHOWN} more" if len(damaged) > _SHOWN else ""
     return (f"store {store!r} is damaged: {len(damaged)} chunk(s) fail their checksums: "
             f"{shown}{more}; `calib run` with the same spec recomputes them")
+
+
+def chunk_faults(done: npt.NDArray[Any] | None, record: npt.NDArray[Any] | None,
+                  values: dict[str, npt.NDArray[Any] | None]) -> tuple[str, ...]:
+    """The arrays at fault in one chunk (empty: intact, or not done)."""
+    if done is None or done.size != 1 or int(done.ravel()[0]) not in (0, 1):
+        return ("chunk_done",)
+    if int(done.ravel()[0]) == 0:
+        return ()
+    digests = parse_digests(None if record is None else str(record.ravel()[0]))
+    if digests is None:
+        return ("chunk_digest",)
+    return tuple(sorted(name for name, value in values.items()
+                        if value is None or value_digest(value) != digests.get(name)))

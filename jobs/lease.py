@@ -5,7 +5,7 @@
 ``<store>.lease`` next to the store directory (``plants.zarr.lease``; not inside it: zarr warns
 about every non-zarr entry of a group, and a store swapped in by ``--overwrite`` keeps the same
 lease): ``host``, ``pid``, ``pid_started`` (the process's start
-time, so a reused pid is not taken for the holder), ``started`` (ISO 8601, UTC), ``heartbeat``
+time in clock ticks since boot, so a reused pid is not taken for the holder), ``started`` (ISO 8601, UTC), ``heartbeat``
 (seconds since the epoch, rewritten every `HEARTBEAT_SECONDS` by a daemon thread) and a random
 ``token``.  A lease is **live** when its holder runs on this host and its pid is alive with the
 recorded start time, or, for a holder on another host, when its heartbeat is younger than
@@ -34,12 +34,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
-
 from .errors import StoreLockedError
 
 __all__ = ["LEASE_SUFFIX", "HEARTBEAT_SECONDS", "STALE_SECONDS", "LeaseHolder", "StoreLease",
-           "lease_path", "read_holder", "staging_dirs"]
+           "process_start_time", "lease_path", "read_holder", "staging_dirs"]
 
 #: the suffix of the lease file next to a store (``plants.zarr`` -> ``plants.zarr.lease``)
 LEASE_SUFFIX = ".lease"
@@ -78,20 +76,39 @@ class LeaseHolder:
         return (time.time() if now is None else now) - self.heartbeat < limit
 
 
-def _process_alive(pid: int, started: float) -> bool:
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat``, field
+    22); None when it does not exist or is a zombie.  Where there is no ``/proc``, 0.0 for any
+    process that exists (the pid check alone)."""
     try:
-        process = psutil.Process(pid)
-        return (abs(process.create_time() - started) < 1.0
-                and process.status() != psutil.STATUS_ZOMBIE)
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return 0.0
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "; comm may hold spaces
+    if fields[0] == "Z":
+        return None
+    return float(fields[19])
+
+
+def _process_alive(pid: int, started: float) -> bool:
+    return process_start_time(pid) == started
 
 
 def _this_process(token: str) -> LeaseHolder:
     now = time.time()
     started = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return LeaseHolder(host=socket.gethostname(), pid=os.getpid(),
-                       pid_started=psutil.Process().create_time(), started=started,
+                       pid_started=process_start_time(os.getpid()) or 0.0, started=started,
                        heartbeat=now, token=token)
 
 

@@ -46,13 +46,9 @@ holder removes (`jobs.lease`).
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import errno
 import functools
 import json
 import math
-import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,8 +63,9 @@ from zarr.core.sync import sync as zarr_sync
 from calib.status import FAILURE_CODES, STATUS_CODES, StartStatus
 
 from .errors import StoreConflictError, StoreCorruptError, StoreDamagedError
-from .integrity import DamagedChunk, chunk_digests, damage_message, parse_digests, value_digest
-from .lease import STAGING_MARK
+from . import store_files
+from .integrity import chunk_digests
+from .store_integrity import CHUNK_ARRAYS, StoreIntegrity
 
 if TYPE_CHECKING:
     from calib.run import StartOutcome
@@ -78,8 +75,6 @@ if TYPE_CHECKING:
 __all__ = ["STATUS_CODES", "StartStatus", "StoreLayout", "StartArrays", "StartTrace", "Store"]
 
 FORMAT_VERSION = 2
-#: the per-chunk (dataset, chunk) arrays; every other array is per start
-CHUNK_ARRAYS = ("chunk_digest", "chunk_done")
 ITER_CHUNK = 256
 #: the coordinate arrays (labels of the dimensions; `_coordinate_arrays`)
 COORDINATE_ARRAYS = frozenset({"dataset", "param", "start", "chunk", "iter", "status_code",
@@ -286,84 +281,14 @@ def _write_coordinates(group: zarr.Group, layout: StoreLayout) -> None:
                                   "flag_meanings": " ".join(STATUS_NAMES)})
 
 
-def _check_path(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise StoreCorruptError(f"store path {str(path)!r} is a file, not a zarr store directory")
-    for parent in path.absolute().parents:  # the nearest existing ancestor must be a directory
-        if parent.exists():
-            if not parent.is_dir():
-                raise StoreCorruptError(f"store path {str(path)!r} is inside {str(parent)!r}, "
-                                        "which is a file, not a directory")
-            break
-
-
 #: every array name a calib store may hold (a half-created store holds some of them)
 _ALL_ARRAYS = frozenset(RESULT_FIELDS) | COORDINATE_ARRAYS | {
     "trace_f", "trace_x", "trace_grad", "trace_nfev", *CHUNK_ARRAYS}
 
 
-def _root_attributes(path: Path) -> dict[str, Any] | None:
-    """The attributes in ``path/zarr.json`` when it is a zarr v3 group, else None."""
-    try:
-        meta = json.loads((path / "zarr.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("node_type") != "group":
-        return None
-    attrs = meta.get("attributes", {})
-    return attrs if isinstance(attrs, dict) else None
-
-
-def _is_half_created(path: Path) -> bool:
-    """A directory a calib run left while creating a store: a zarr group without the sweep's
-    attributes whose other entries are all calib array names."""
-    attrs = _root_attributes(path)
-    if attrs is None or "spec_hash" in attrs:
-        return False
-    return all(p.name == "zarr.json" or p.name in _ALL_ARRAYS for p in path.iterdir())
-
-
-def _staging_path(path: Path, role: str) -> Path:
-    """A fresh sibling ``.<name>.calib-<role>-<token>`` of ``path`` (see `jobs.lease`)."""
-    path = path.absolute()
-    return path.with_name(f".{path.name}{STAGING_MARK}{role}-{secrets.token_hex(6)}")
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
-    system cannot (then the caller falls back to two renames)."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
-                 rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(second))
-
-
-def _swap_into_place(staging: Path, path: Path) -> None:
-    """Put the complete store built in ``staging`` at ``path``; whatever was at ``path`` ends
-    in ``staging`` (the caller deletes it).  ``path`` always holds a whole store or the old
-    content, never a mix."""
-    if not path.exists():
-        staging.rename(path)
-        return
-    if not _exchange(staging, path):
-        old = _staging_path(path, "old")
-        path.rename(old)  # from here until the next rename there is no store at path
-        staging.rename(path)
-        old.rename(staging)
-
-
-class Store:
-    """A sweep store opened on disk (see the module docstring for the layout)."""
+class Store(StoreIntegrity):
+    """A sweep store opened on disk (see the module docstring for the layout; the integrity
+    checks are `jobs.store_integrity.StoreIntegrity`'s)."""
 
     def __init__(self, group: zarr.Group, path: Path) -> None:
         self.group = group
@@ -388,7 +313,7 @@ class Store:
         Raises `StoreCorruptError` when the path is missing, a file, or not a calib store.
         """
         path = Path(path)
-        _check_path(path)
+        store_files.check_path(path)
         if not path.exists():
             raise StoreCorruptError(f"no store at {str(path)!r}")
         try:
@@ -417,7 +342,7 @@ class Store:
         if cls.check_target(path, spec_hash, layout=layout, overwrite=overwrite):
             return cls.open(path, mode="r+")
         path.absolute().parent.mkdir(parents=True, exist_ok=True)
-        staging = _staging_path(path, "new")
+        staging = store_files.staging_path(path, "new")
         try:
             group = zarr.open_group(str(staging), mode="w")
             for name, (shape, chunks, dtype, fill, dims) in _spec_arrays(layout).items():
@@ -431,7 +356,7 @@ class Store:
                 "starts_per_task": layout.starts_per_task, "trace_length": layout.trace_length,
                 "status_codes": STATUS_CODES,
             })
-            _swap_into_place(staging, path)
+            store_files.swap_into_place(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # the old store, or a half-built one
         return cls(zarr.open_group(str(path), mode="r+"), path)
@@ -457,16 +382,16 @@ class Store:
             even with ``overwrite``).
         """
         path = Path(path)
-        _check_path(path)
+        store_files.check_path(path)
         if not path.exists() or not any(path.iterdir()):
             return False
-        if _is_half_created(path):
+        if store_files.is_half_created(path, _ALL_ARRAYS):
             if overwrite:
                 return False
             raise StoreConflictError(
                 f"store {str(path)!r} is incomplete (a calib run was killed while creating it: "
                 "it has no sweep metadata); pass --overwrite to rebuild it")
-        attrs = _root_attributes(path)
+        attrs = store_files.root_attributes(path)
         if attrs is not None and "spec_hash" in attrs and attrs.get("format") != FORMAT_VERSION:
             if overwrite:
                 return False
@@ -559,93 +484,6 @@ class Store:
         """Boolean (dataset, chunk) array: True where the chunk's task finished and wrote."""
         return np.asarray(self._array("chunk_done")[:]) == 1
 
-    # -- integrity ------------------------------------------------------------------------------
-    def chunk_array_names(self) -> tuple[str, ...]:
-        """The per-start arrays a task writes (and digests), in write order."""
-        names: tuple[str, ...] = RESULT_FIELDS[:-1]
-        if self.layout.trace_length:
-            names += ("trace_f", "trace_grad", "trace_nfev", "trace_x")
-        return (*names, "status")
-
-    def _region(self, name: str, chunk: int) -> slice:
-        return slice(chunk, chunk + 1) if name in CHUNK_ARRAYS else self.layout.chunk_slice(chunk)
-
-    def _read_chunks(self, name: str, dataset: int,
-                     chunks: Sequence[int]) -> dict[int, npt.NDArray[Any] | None]:
-        """Array ``name``'s values of each chunk of one dataset; None where the chunk cannot be
-        read (it fails to decode).  One read of the whole row when it decodes."""
-        array = self._array(name)
-        whole = len(chunks) == self.layout.n_chunks
-        if whole:
-            try:
-                row = np.asarray(array[dataset])
-                return {k: row[self._region(name, k)] for k in chunks}
-            except Exception:  # noqa: BLE001 - a damaged chunk raises codec-specific errors
-                pass
-        out: dict[int, npt.NDArray[Any] | None] = {}
-        for k in chunks:
-            try:
-                out[k] = np.asarray(array[dataset, self._region(name, k)])
-            except Exception:  # noqa: BLE001 - as above: this chunk is damaged
-                out[k] = None
-        return out
-
-    def damaged_chunks(self, names: Sequence[str] | None = None, *,
-                       datasets: Sequence[int] | None = None,
-                       chunks: Sequence[int] | None = None) -> list[DamagedChunk]:
-        """The done chunks whose arrays ``names`` (default: all a task writes) fail their
-        checksums or do not decode, for ``datasets`` x ``chunks`` (default: all).
-
-        A chunk whose ``chunk_done`` marker itself does not decode, or holds a value other than
-        0 and 1, is damaged too; a chunk not marked done is pending, not damaged.
-        """
-        names = tuple(self.chunk_array_names() if names is None else names)
-        chosen = list(range(self.layout.n_chunks) if chunks is None else chunks)
-        damaged = []
-        for d in (range(len(self.layout.datasets)) if datasets is None else datasets):
-            done = self._read_chunks("chunk_done", d, chosen)
-            records = self._read_chunks("chunk_digest", d, chosen)
-            rows = {name: self._read_chunks(name, d, chosen) for name in names}
-            for k in chosen:
-                bad = _chunk_faults(done[k], records[k], {n: rows[n][k] for n in names})
-                if bad:
-                    damaged.append(DamagedChunk(d, self.layout.datasets[d], k, bad))
-        return damaged
-
-    def require_intact(self, names: Sequence[str] | None = None, *,
-                       datasets: Sequence[int] | None = None,
-                       chunks: Sequence[int] | None = None) -> None:
-        """Raise `StoreDamagedError` (one line naming the chunks) when `damaged_chunks` finds
-        any for these arrays, datasets and chunks."""
-        damaged = self.damaged_chunks(names, datasets=datasets, chunks=chunks)
-        if damaged:
-            raise StoreDamagedError(damage_message(str(self.path), damaged),
-                                    tuple((c.dataset_name, c.chunk, c.arrays) for c in damaged))
-
-    def verify(self) -> tuple[int, int]:
-        """Check everything: the spec against its hash, and every done chunk of every array
-        against its checksums.  Returns (chunks done, chunks in all).
-
-        Raises `StoreDamagedError` naming what is damaged.
-        """
-        _ = self.sweep_spec  # raises when the spec does not match its hash
-        self.require_intact()
-        return int(self.done_chunks().sum()), len(self.layout.datasets) * self.layout.n_chunks
-
-    def intact_done_chunks(self) -> npt.NDArray[np.bool_]:
-        """`done_chunks` less the damaged ones, whose markers are reset to 0 (so a resume
-        recomputes them, and a reader sees them pending).  Client only, under the lease."""
-        damaged = self.damaged_chunks()
-        marker = self._array("chunk_done")
-        done = np.zeros((len(self.layout.datasets), self.layout.n_chunks), dtype=bool)
-        for d in range(len(self.layout.datasets)):
-            row = self._read_chunks("chunk_done", d, list(range(self.layout.n_chunks)))
-            done[d] = [v is not None and v.size == 1 and int(v[0]) == 1 for v in row.values()]
-        for c in damaged:
-            marker[c.dataset, c.chunk] = 0
-            done[c.dataset, c.chunk] = False
-        return done
-
     def read_status(self) -> npt.NDArray[np.int8]:
         """The (dataset, start) status codes of every start (0: pending)."""
         return np.asarray(self._array("status")[:], dtype=np.int8)
@@ -704,16 +542,3 @@ class Store:
                 "used (rerun the sweep from its spec file into a new store)")
         return parsed
 
-
-def _chunk_faults(done: npt.NDArray[Any] | None, record: npt.NDArray[Any] | None,
-                  values: dict[str, npt.NDArray[Any] | None]) -> tuple[str, ...]:
-    """The arrays at fault in one chunk (empty: intact, or not done)."""
-    if done is None or done.size != 1 or int(done.ravel()[0]) not in (0, 1):
-        return ("chunk_done",)
-    if int(done.ravel()[0]) == 0:
-        return ()
-    digests = parse_digests(None if record is None else str(record.ravel()[0]))
-    if digests is None:
-        return ("chunk_digest",)
-    return tuple(sorted(name for name, value in values.items()
-                        if value is None or value_digest(value) != digests.get(name)))

@@ -22,13 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 import zarr
 
 import jobs.lease
 from jobs.errors import StoreConflictError, StoreLockedError
-from jobs.lease import StoreLease, lease_path, read_holder, staging_dirs
+from jobs.lease import StoreLease, lease_path, process_start_time, read_holder, staging_dirs
 from jobs.plan import plan_sweep
 from jobs.runner import check_store, prepare_store
 from jobs.spec import load_spec
@@ -104,7 +103,7 @@ def test_a_second_run_on_a_held_store_is_refused_naming_the_holder(tmp_path: Pat
 #: kill it) just before swapping it into place
 _KILLED_WRITER = """
 import sys, time
-import jobs.store
+import jobs.store_files
 from jobs.lease import StoreLease
 from jobs.plan import plan_sweep
 from jobs.runner import prepare_store
@@ -114,7 +113,7 @@ def stop_before_swap(staging, path):
     print("building", flush=True)
     time.sleep(600)
 
-jobs.store._swap_into_place = stop_before_swap
+jobs.store_files.swap_into_place = stop_before_swap
 spec_path, store, overwrite = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 StoreLease.acquire(store)
 prepare_store(plan_sweep(load_spec(spec_path)), store, overwrite=overwrite)
@@ -227,13 +226,15 @@ def test_a_lease_of_a_live_process_here_is_refused_and_of_a_dead_one_taken(
         tmp_path: Path) -> None:
     import socket
 
-    parent = psutil.Process(os.getppid())
-    _plant(tmp_path / "s.zarr", host=socket.gethostname(), pid=parent.pid,
-           pid_started=parent.create_time(), heartbeat=0.0)  # alive: heartbeat does not matter
-    with pytest.raises(StoreLockedError, match=f"pid {parent.pid}"):
+    parent = os.getppid()
+    started = process_start_time(parent)
+    assert started is not None
+    _plant(tmp_path / "s.zarr", host=socket.gethostname(), pid=parent, pid_started=started,
+           heartbeat=0.0)  # alive: its heartbeat does not matter
+    with pytest.raises(StoreLockedError, match=f"pid {parent}"):
         StoreLease.acquire(tmp_path / "s.zarr")
-    _plant(tmp_path / "s.zarr", host=socket.gethostname(), pid=parent.pid,
-           pid_started=parent.create_time() - 100)  # that pid, but another process: reused
+    _plant(tmp_path / "s.zarr", host=socket.gethostname(), pid=parent,
+           pid_started=started - 100)  # that pid, but another process: the pid was reused
     StoreLease.acquire(tmp_path / "s.zarr").release()
 
 
