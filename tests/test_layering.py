@@ -15,6 +15,10 @@ ALLOWED = {"solvers": {"solvers"}, "calib": {"calib", "solvers"},
 #: third-party top-level modules each layer may import (besides the standard library)
 THIRD_PARTY = {"solvers": {"numpy"}, "calib": {"numpy"},
                "jobs": {"numpy", "dask", "distributed", "zarr", "click"}}
+#: optional extras a layer may import, never at module level (inside functions, or under
+#: ``if TYPE_CHECKING:``), so that ``import jobs.x`` works without them
+OPTIONAL = {"solvers": set(), "calib": set(),
+            "jobs": {"xarray", "pandas", "pyarrow", "matplotlib"}}
 MAX_LINES = 600
 
 
@@ -44,9 +48,16 @@ def test_imports_point_down(path: Path) -> None:
     assert not upward, f"{path.name} imports {sorted(upward)} above its layer"
     foreign = {t for t in tops - ours if t not in sys.stdlib_module_names}
     assert "scipy" not in foreign, f"{path.name} imports scipy (test oracle only)"
-    assert foreign <= THIRD_PARTY[package], (
+    assert foreign <= THIRD_PARTY[package] | OPTIONAL[package], (
         f"{path.name} imports {sorted(foreign - THIRD_PARTY[package])}, not a dependency of "
         f"the {package} layer")
+    tree = ast.parse(path.read_text(), filename=str(path))
+    eager = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import)
+             for alias in node.names}
+    eager |= {node.module.split(".")[0] for node in tree.body
+              if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+    assert not eager & OPTIONAL[package], (
+        f"{path.name} imports the optional {sorted(eager & OPTIONAL[package])} at module level")
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
