@@ -171,5 +171,5 @@ def test_store_integrity_state_machine(reference: Any) -> None:
     machine = StoreMachine.TestCase
     # few examples and steps: each step rewrites or reads a small store (the loaded profile,
     # derandomized under CI, is the parent of these settings)
-    machine.settings = settings(max_examples=12, stateful_step_count=8, deadline=None)
+    machine.settings = settings(max_examples=8, stateful_step_count=8, deadline=None)
     machine().runTest()
