@@ -57,6 +57,8 @@ FloatArray = npt.NDArray[np.float64]
 _CHILD_PROBLEMS = 16
 #: seconds to wait for a dead child's exit status
 _REAP_SECONDS = 5.0
+#: seconds a child may take to start, or to load a problem, before its starts are timed
+_STARTUP_SECONDS = 300.0
 
 
 class IsolationError(RuntimeError):
@@ -183,11 +185,17 @@ class _Supervisor:
         child.problems.add(key)
         per_report = None if time_limit is None else (
             time_limit * (len(starts) if batch else 1) + hard_limit_grace(time_limit))
+        timing = False  # the clock starts once the child has started and loaded the problem
         while True:
-            reply = child.receive(per_report)
+            reply = child.receive(per_report if timing else _STARTUP_SECONDS)
             if reply is None or reply[0] == "timeout":
+                if not timing:
+                    raise IsolationError("the isolated start process did not start, or did not "
+                                         f"load the problem, within {_STARTUP_SECONDS:g} s")
                 return self._dead(reply is not None, time_limit, per_report)
-            if reply[0] == "need_problem":
+            if reply[0] == "begin":
+                timing = True
+            elif reply[0] == "need_problem":
                 child.problems.discard(key)
                 if not child.send(("solve", key, _pickled(problem), *message[3:])):
                     return self._dead(False, time_limit, None)
@@ -340,6 +348,7 @@ def _child_solve(conn: Connection, problems: OrderedDict[str, Problem],
         conn.send(("need_problem",))
         return
     problems.move_to_end(key)
+    conn.send(("begin",))  # the parent's hard limit counts from here
     if batch:
         for outcome in run_batch(problem, starts, first, time_limit=time_limit):
             conn.send(("outcome", outcome))

@@ -3,7 +3,8 @@ worker tracebacks, then a resume equal to an uninterrupted run; 3 with one line 
 scheduler goes away mid-run.
 
 ``calib run`` runs as a subprocess (embedded LocalCluster, or a real ``dask scheduler`` started
-by the test); SIGINT goes to the ``calib run`` pid, SIGKILL to the scheduler's.  Before this
+by the test); SIGINT goes to the ``calib run`` process group (``calib run`` and its embedded
+workers, as a terminal's Ctrl-C), SIGKILL to the scheduler's pid.  Before this
 item Ctrl-C gave ``Aborted!``, exit 1 and worker tracebacks, and a lost scheduler a traceback.
 """
 
@@ -31,7 +32,7 @@ SLOW = '''
 import time
 
 def sse(params, data):
-    time.sleep(0.004)
+    time.sleep(0.01)
     a, b = params
     r = data[:, 1] - (a * data[:, 0] + b)
     return float(r @ r)
@@ -43,7 +44,7 @@ INTERRUPTED = re.compile(r"^interrupted: (\d+) of (\d+) tasks done; run the same
 
 
 def slow_sweep(directory: Path, name: str, *, n: int = 24, per_task: int = 2) -> Path:
-    """A sweep of ``n / per_task`` tasks of about 0.2 s each (a user objective that sleeps)."""
+    """A sweep of ``n / per_task`` tasks of about 0.4 s each (a user objective that sleeps)."""
     write_module(directory, "slow_objective", SLOW)
     x = np.linspace(0.0, 1.0, 30)
     write_csv(directory / "line.csv", ["x", "y"], np.column_stack([x, 3.0 * x - 2.0]))
@@ -65,8 +66,10 @@ def chunks_done(store: Path) -> int:
 
 
 def start_run(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``calib ARGS`` started in a process group of its own (as a terminal's foreground job)."""
     return subprocess.Popen([CALIB, *args], cwd=cwd, env=cli_env(cwd / ".dask-scratch"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 def test_ctrl_c_exits_130_with_one_line_and_the_resume_equals_a_full_run(
@@ -75,7 +78,7 @@ def test_ctrl_c_exits_130_with_one_line_and_the_resume_equals_a_full_run(
     store = tmp_path / "sigint.zarr"
     proc = start_run(["run", str(spec_path), "--workers", "2"], tmp_path)
     assert wait_until(lambda: chunks_done(store) >= 1, timeout=60), proc.communicate()
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: calib run and its workers get it
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     lines = err.strip().splitlines()
