@@ -352,4 +352,4 @@ def test_show_waterfall_bars(tmp_path: Path, spread: float, bars: list[str]) -> 
                              for i in range(3)])
     lines = show_text(store, 0).splitlines()[2:]
     assert [line.split()[0] for line in lines] == ["0", "1", "2"]
-    assert [line.split()[5] for line in lines] == bars
+    assert [line.split()[6] for line in lines] == bars  # after start fun status minimum nit nfev

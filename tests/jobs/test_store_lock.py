@@ -39,13 +39,16 @@ from .conftest import (CALIB, STORE_LINE, calib_cli, cli_env, ou_sweep_tables, w
 #: an objective that blocks in worker processes while the gate file exists (never in the
 #: client, whose planning calls it too), so a run stays alive until the test lets it go
 GATED = """
-import multiprocessing, os, time
+import os, time
 
 GATE = {gate!r}
+TEST_PID = {test_pid!r}
 
 
 def nll(x, data):
-    if multiprocessing.parent_process() is not None:
+    # every process but the calib client (the test's own child, which plans) waits at the gate:
+    # Dask workers and the supervised children that run the starts
+    if os.getppid() != TEST_PID:
         deadline = time.monotonic() + 60
         while os.path.exists(GATE) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -70,7 +73,7 @@ def _gated_spec(directory: Path, seed: int, name: str) -> Path:
 def test_a_second_run_on_a_held_store_is_refused_naming_the_holder(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     gate.touch()
-    write_module(tmp_path, "gated", GATED.format(gate=str(gate)))
+    write_module(tmp_path, "gated", GATED.format(gate=str(gate), test_pid=os.getpid()))
     _gated_spec(tmp_path, 1, "first.toml")
     _gated_spec(tmp_path, 2, "second.toml")
     first = subprocess.Popen([CALIB, "run", "first.toml", "--store", "s.zarr", "--workers", "1"],
