@@ -1,8 +1,8 @@
 """Security basics (issue 10, item 7): a TLS-only cluster from the CLI; the dashboard on
 loopback only.
 
-The test makes a throwaway CA and one certificate for 127.0.0.1 with the ``openssl`` command
-line (the test environment has no ``cryptography`` package), starts a ``dask scheduler
+The test makes a throwaway CA and one certificate for 127.0.0.1 with the ``cryptography``
+package (in the test extra), starts a ``dask scheduler
 --protocol tls`` and a ``dask worker`` that present it, and runs a sweep with ``calib run
 --scheduler tls://... --tls-ca-file --tls-cert --tls-key``; the same run through the Dask
 configuration file instead of the options works too.
@@ -10,8 +10,9 @@ configuration file instead of the options works too.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -19,33 +20,52 @@ from pathlib import Path
 
 import psutil
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from jobs.store import Store
 
 from .conftest import (CALIB, DASK, STORE_LINE, calib_cli, cli_env, free_port, ou_sweep_tables,
                        wait_until, write_spec)
 
-OPENSSL = shutil.which("openssl")
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    assert OPENSSL is not None
-    subprocess.run([OPENSSL, *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
 
 
 def make_certificates(directory: Path) -> dict[str, Path]:
     """A CA and one leaf certificate (server and client use) for 127.0.0.1, EC P-256 keys."""
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=calib-test-ca", cwd=directory)
-    _openssl("req", *ec, "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=127.0.0.1",
-             cwd=directory)
-    (directory / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                       "basicConstraints=CA:FALSE\n"
-                                       "extendedKeyUsage=serverAuth,clientAuth\n")
-    _openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "node.pem", "-days", "2", "-extfile", "ext.cnf",
-             cwd=directory)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    valid = {"not_valid_before": now - datetime.timedelta(minutes=5),
+             "not_valid_after": now + datetime.timedelta(days=2)}
+    ca_key, node_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
+        ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calib-test-ca")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(valid["not_valid_before"]).not_valid_after(valid["not_valid_after"])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    node = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(node_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(valid["not_valid_before"]).not_valid_after(valid["not_valid_after"])
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                  ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "node.pem").write_bytes(node.public_bytes(serialization.Encoding.PEM))
+    _write_key(directory / "ca.key", ca_key)
+    _write_key(directory / "node.key", node_key)
     return {"ca": directory / "ca.pem", "cert": directory / "node.pem",
             "key": directory / "node.key"}
 
@@ -77,8 +97,6 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 @pytest.fixture
 def tls_cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, Path]]]:
     """A TLS-only ``dask scheduler`` and one ``dask worker`` on 127.0.0.1: (address, certs)."""
-    if OPENSSL is None:
-        pytest.fail("the openssl command line is needed to make test certificates")
     certs_dir = tmp_path / "certs"
     certs_dir.mkdir()
     certs = make_certificates(certs_dir)
