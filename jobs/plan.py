@@ -16,7 +16,8 @@ CPU per task stays below 1 %), lowered so that the sweep has at least ``MIN_TASK
 ``MIN_TASK_SECONDS`` (cheap starts: fewer tasks, as a task's fixed cost would dominate), then
 lowered so that a task's trace chunk stays under ``MAX_CHUNK_BYTES``, and clipped to
 ``1..[starts].n``.
-A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
+The probe runs on the client in a thread that is given up on after `PROBE_TIMEOUT` seconds
+(an objective that hangs leaves the cost unknown). A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
 never splits a store's chunks differently.
 """
 
@@ -73,6 +74,8 @@ _PROBE_EVALS = 50
 _PROBE_ROWS = 64
 #: the first start is solved to time it only when it should take less than this (s)
 _PROBE_START_LIMIT = 0.2
+#: seconds the client waits for the probe before it plans with the cost unknown
+PROBE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                      n_parameters=len(parameters), trace_length=trace_length)
     per_task = spec.run.starts_per_task
     if per_task is None:
-        start_seconds, batched = _probe_start_seconds(spec, datasets[0])
+        start_seconds, batched = _guarded_probe(spec, datasets[0])
         per_task = auto_starts_per_task(start_seconds, n_starts=n_starts,
                                         n_datasets=len(datasets), trace_length=trace_length,
                                         n_parameters=len(parameters), batched=batched)
@@ -232,6 +235,22 @@ def auto_starts_per_task(start_seconds: float | None, *, n_starts: int, n_datase
         row_bytes = min(trace_length, ITER_CHUNK) * n_parameters * 8
         per_task = min(per_task, MAX_CHUNK_BYTES // row_bytes)
     return max(1, min(per_task, n_starts))
+
+
+def _guarded_probe(spec: SweepSpec, dataset: Dataset) -> tuple[float | None, bool]:
+    """`_probe_start_seconds` in a daemon thread, given up after ``PROBE_TIMEOUT`` seconds (or
+    the per-start time limit, if smaller): an objective that never returns must not hang the
+    client before the sweep starts. A probe given up on means "cost unknown" (and is left to
+    finish or hang in its thread; the sweep's own starts run contained on the workers)."""
+    import threading
+
+    found: list[tuple[float | None, bool]] = []
+    probe = threading.Thread(target=lambda: found.append(_probe_start_seconds(spec, dataset)),
+                             name="calib-probe", daemon=True)
+    probe.start()
+    limit = spec.run.time_limit_per_start
+    probe.join(PROBE_TIMEOUT if limit is None else min(PROBE_TIMEOUT, limit))
+    return found[0] if found else (None, bool(spec.run.batch))
 
 
 def _probe_start_seconds(spec: SweepSpec, dataset: Dataset) -> tuple[float | None, bool]:
