@@ -93,6 +93,8 @@ MODELS = {m.name: m for m in (
 )}
 
 METHOD = "L-BFGS-B"
+#: ``[run].isolate`` of every calib run (``--no-isolate`` turns it off)
+ISOLATE = True
 #: growth steps: (work multiple, datasets, starts per dataset) for the default base 4 x 64
 GROWTH = ((1, 1, 1), (4, 2, 2), (16, 4, 4))
 
@@ -100,12 +102,13 @@ GROWTH = ((1, 1, 1), (4, 2, 2), (16, 4, 4))
 # -- specs ---------------------------------------------------------------------------------------
 def make_spec(model: BenchModel, datasets: int, starts: int, *, batch: bool,
               data_dir: Path) -> SweepSpec:
-    """The sweep spec a user would write for ``model`` (rosen10: CSV files under data_dir)."""
+    """The sweep spec a user would write for ``model`` (rosen10: CSV files under data_dir);
+    ``[run].isolate`` is `ISOLATE` (calib's default, True, unless ``--no-isolate``)."""
     tables: dict[str, Any] = {
         "sweep": {"name": f"bench-{model.name}", "seed": 11},
         "starts": {"n": starts, "sampler": "sobol"},
         "solver": {"method": METHOD},
-        "run": {"batch": batch},
+        "run": {"batch": batch, "isolate": ISOLATE},
     }
     if model.truth is not None:
         tables["model"] = {"builtin": model.name}
@@ -437,6 +440,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="runs of each measurement; the fastest counts")
     parser.add_argument("--growth-model", default="normal", choices=list(MODELS))
     parser.add_argument("--no-growth", action="store_true", help="skip the 1x-16x table")
+    parser.add_argument("--no-isolate", action="store_true",
+                        help="[run] isolate = false (default: calib's, starts in a child process)")
     parser.add_argument("--profile", action="store_true",
                         help="only the per-start profile (in this process, CPU time) of "
                              "--models (default here: ou garch11), --starts starts each")
@@ -452,6 +457,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    global ISOLATE
+    ISOLATE = not args.no_isolate
     if args.profile:
         print(f"per-start profile, {args.starts} starts, process CPU time, best of "
               f"{args.repeat}; machine load before: {_load()}")
@@ -463,10 +470,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.datasets} datasets x {args.starts} starts per model, {METHOD} with FD "
           f"gradients, {os.cpu_count()} cores, best of {args.repeat}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}; pyPESTO: "
-          f"{'installed (not run)' if _installed('pypesto') else 'not installed'}")
+          f"{'installed (not run)' if _installed('pypesto') else 'not installed'}; "
+          f"[run] isolate = {str(ISOLATE).lower()}")
     print(f"machine load (1, 5, 15 min) before: {_load()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp, clusters() as (clients, startup), \
-            multiprocessing.get_context("spawn").Pool(2, initializer=_pool_init) as pool:
+    with tempfile.TemporaryDirectory() as tmp, \
+            multiprocessing.get_context("spawn").Pool(2, initializer=_pool_init) as pool, \
+            clusters() as (clients, startup):
         workdir = Path(tmp)
         pool.starmap(_pool_init_imports, [()] * 2)
         print(f"cluster start-up (not counted): 1 worker {startup[1]:.2f} s, "
