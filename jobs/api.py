@@ -140,11 +140,11 @@ def run_sweep_to(spec: str | Path | Mapping[str, Any] | SweepSpec,
     path = str(store) if store is not None else f"{sweep.sweep.name}.zarr"
     plan = plan_sweep(sweep)
     check_store(plan, path, overwrite=overwrite)
-    with StoreLease.acquire(path), contextlib.ExitStack() as stack:
+    with StoreLease.acquire(path) as lease, contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(embedded_client(workers))
         report = run_sweep(sweep, path, client, overwrite=overwrite, on_task=on_task,
-                           plan=plan, retry_failed=retry_failed)
+                           plan=plan, retry_failed=retry_failed, lease_token=lease.holder.token)
     return SweepResults(Store.open(path), report)
 
 

@@ -46,10 +46,11 @@ def user_errors(func: F) -> F:
         from calib.errors import CalibError
 
         from .collect import SweepAbortedError
+        from .errors import StoreLeaseLostError
 
         try:
             return func(*args, **kwargs)
-        except SweepAbortedError as exc:
+        except (SweepAbortedError, StoreLeaseLostError) as exc:
             click.echo(f"calib: error: the run could not finish: {' '.join(str(exc).split())}; "
                        "finished tasks are kept, run the same command to resume", err=True)
             sys.exit(3)
@@ -126,14 +127,15 @@ def _run_sweep(spec: Any, store: str, *, scheduler: str | None, scheduler_file: 
     plan = plan_sweep(spec)
     check_store(plan, store, overwrite=overwrite)
     # one writer per store (a live holder: exit 2 naming it); TLS settings for the client
-    with StoreLease.acquire(store), dask.config.set(tls.dask_config()), \
+    with StoreLease.acquire(store) as lease, dask.config.set(tls.dask_config()), \
             connect(scheduler=scheduler, scheduler_file=scheduler_file, workers=workers) as client:
         _echo_dashboard(client)
         bar = TaskProgress(sys.stderr)  # tasks, starts done and failed, elapsed, ETA
         try:
             try:
                 result = run_sweep(spec, store, client, overwrite=overwrite,
-                                   on_task=bar.on_task, plan=plan, retry_failed=retry_failed)
+                                   on_task=bar.on_task, plan=plan, retry_failed=retry_failed,
+                                   lease_token=lease.holder.token)
             finally:
                 bar.close()
         except KeyboardInterrupt:

@@ -49,6 +49,11 @@ class StoreLockedError(StoreConflictError):
     """Another live `calib run` holds the store's lease (the message names its host and pid)."""
 
 
+class StoreLeaseLostError(StoreConflictError):
+    """Another `calib run` took this run's store over (its lease was judged stale): this run
+    writes nothing more to it."""
+
+
 class StoreDamagedError(StoreCorruptError):
     """Chunks of a store fail their checksums or cannot be decoded (the message names them).
 

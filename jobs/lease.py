@@ -163,6 +163,22 @@ def staging_dirs(store: str | Path) -> list[Path]:
     return sorted(p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
 
 
+def check_lease(store: str | Path, token: str) -> None:
+    """Raise `StoreLeaseLostError` unless the lease of ``store`` still carries ``token``.
+
+    Called by every task before it writes its chunk, and by the client before it writes the
+    selection, so that a run whose lease another run took over (it was thought dead) never
+    writes into the store its successor now owns.
+    """
+    from .errors import StoreLeaseLostError
+
+    current = read_holder(store)
+    if current is None or current.token != token:
+        holder = "no lease" if current is None else current.describe()
+        raise StoreLeaseLostError(f"store {str(store)!r} was taken over by another calib run "
+                                  f"({holder}): this run stops and writes nothing more to it")
+
+
 class StoreLease:
     """The lease of one store held by this process; a context manager that releases it."""
 

@@ -103,18 +103,29 @@ def check_store(plan: SweepPlan, store_path: str, *, overwrite: bool) -> None:
     Store.check_target(store_path, plan.spec.hash, layout=plan.layout, overwrite=overwrite)
 
 
+def _check_lease(store_path: str, token: str | None) -> None:
+    if token is not None:
+        from .lease import check_lease
+
+        check_lease(store_path, token)
+
+
 def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bool = False,
               retry_failed: bool = False,
               on_task: Callable[[ChunkReport, int, int], None] | None = None,
               plan: SweepPlan | None = None,
-              limits: ClusterLimits = ClusterLimits()) -> SweepReport:
+              limits: ClusterLimits = ClusterLimits(),
+              lease_token: str | None = None) -> SweepReport:
     """Run (or resume) the sweep ``spec`` into ``store_path`` on ``client``'s cluster.
 
     ``on_task(report, done, total)`` is called after each finished task (for progress bars).
     ``plan`` is ``plan_sweep(spec)`` when the caller has already made it (the CLI plans and
     checks the store before it starts a cluster), so the data are not loaded twice.
     ``retry_failed`` also reruns the chunks of a resumed store that hold a failed or timed-out
-    start (a task whose workers kept dying included).
+    start (a task whose workers kept dying included).  ``lease_token`` is the token of the
+    caller's `jobs.lease.StoreLease`: every write (a task's chunk, a lost task's starts, the
+    selection) first checks the lease still carries it, and a run taken over stops with
+    `StoreLeaseLostError` (as the CLI's exit 3) having written nothing more.
 
     Each dataset reaches the workers as the result of a task holding it (not `scatter`ed), so
     the scheduler recomputes it on another worker when the one holding it dies: a lost worker
@@ -151,7 +162,7 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
                              key=f"dataset-{plan.dataset_keys[d][:16]}-{tag}", pure=False)
             for d in sorted({t.dataset for t in tasks})}
     by_key = {f"{t.key}-{tag}": t for t in tasks}
-    futures = [client.submit(run_chunk, TaskInput.of(plan, t, where), data[t.dataset],
+    futures = [client.submit(run_chunk, TaskInput.of(plan, t, where, lease_token), data[t.dataset],
                              key=key, pure=False) for key, t in by_key.items()]
     progress = {"done": total - len(tasks), "lost": 0}
 
@@ -168,17 +179,19 @@ def run_sweep(spec: SweepSpec, store_path: str, client: Client, *, overwrite: bo
         # alone on the cluster, so that only a culprit dies again: Dask also blames the tasks
         # that merely waited on a dying worker
         task = by_key[key]
-        alone = client.submit(run_chunk, TaskInput.of(plan, task, where), data[task.dataset],
+        alone = client.submit(run_chunk, TaskInput.of(plan, task, where, lease_token), data[task.dataset],
                               key=f"{key}-alone", pure=False)
 
         def killed(_: Any, more: int, task: Task = task, deaths: int = deaths) -> None:
             progress["lost"] += 1
+            _check_lease(store_path, lease_token)
             finished(record_lost_task(store, plan, task, deaths + more))
 
         collect(client, [alone], on_result=lambda _, report: finished(report),
                 on_killed=killed, limits=limits)
     del data  # the datasets' futures: released once every task has its result
     if tasks or "selection" not in store.group.attrs:  # a finished store stays untouched
+        _check_lease(store_path, lease_token)
         store.write_selection(selection_rows(store, spec))
     status = store.read_status()
     failed = int(np.isin(status, FAILURE_CODES).sum())

@@ -71,6 +71,9 @@ class TaskInput:
         The store's sizes (starts per task included).
     store_path : str
         Absolute path of the store.
+    lease_token : str or None
+        The token of the run's store lease (`jobs.lease`): the chunk is written only while the
+        lease still carries it. None: no lease check (a store written outside `calib run`).
     """
 
     spec: SweepSpec
@@ -80,6 +83,7 @@ class TaskInput:
     chunk: int
     layout: StoreLayout
     store_path: str
+    lease_token: str | None = None
 
     @property
     def starts(self) -> slice:
@@ -87,11 +91,13 @@ class TaskInput:
         return self.layout.chunk_slice(self.chunk)
 
     @classmethod
-    def of(cls, plan: SweepPlan, task: Task, store_path: str) -> TaskInput:
+    def of(cls, plan: SweepPlan, task: Task, store_path: str,
+           lease_token: str | None = None) -> TaskInput:
         """The input of ``task`` of ``plan``, writing into ``store_path`` (made absolute)."""
         return cls(spec=plan.spec, spec_hash=plan.spec.hash, dataset_index=task.dataset,
                    dataset_key=plan.dataset_keys[task.dataset], chunk=task.chunk,
-                   layout=plan.layout, store_path=str(Path(store_path).absolute()))
+                   layout=plan.layout, store_path=str(Path(store_path).absolute()),
+                   lease_token=lease_token)
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,10 @@ def run_chunk(task: TaskInput, dataset: Dataset) -> ChunkReport:
                             batch=run.batch,
                             isolate_as=f"{task.spec_hash}:{task.dataset_key}" if run.isolate
                             else None, memory_limit=_worker_memory_limit())
+    if task.lease_token is not None:
+        from .lease import check_lease
+
+        check_lease(task.store_path, task.lease_token)  # taken over meanwhile: write nothing
     _cached_store(task).write_chunk(task.dataset_index, task.chunk, outcomes)
     failed = sum(o.status.is_failure for o in outcomes)
     return ChunkReport(dataset=task.dataset_index, chunk=task.chunk, n_starts=len(outcomes),

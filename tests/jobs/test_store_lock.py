@@ -258,3 +258,28 @@ def test_the_heartbeat_renews_the_lease_and_notices_a_take_over(
     assert wait_until(lambda: lease.lost, 10)
     lease.release()
     assert read_holder(tmp_path / "s.zarr") is not None  # not ours: left alone
+
+
+def test_a_run_whose_lease_was_taken_over_writes_nothing_more(tmp_path: Path) -> None:
+    # a successor judged this run dead and took the lease: every write checks the token first
+    gate = tmp_path / "gate"
+    gate.touch()
+    write_module(tmp_path, "gated", GATED.format(gate=str(gate), test_pid=os.getpid()))
+    _gated_spec(tmp_path, 1, "first.toml")
+    first = subprocess.Popen([CALIB, "run", "first.toml", "--store", "s.zarr", "--workers", "1"],
+                             cwd=tmp_path, env=cli_env(tmp_path / "scratch"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: read_holder(tmp_path / "s.zarr") is not None
+                          and (tmp_path / "s.zarr" / "zarr.json").exists(), 60)
+        lease = lease_path(tmp_path / "s.zarr")
+        record = json.loads(lease.read_text())
+        record["token"] = "f" * 32  # the successor's
+        lease.write_text(json.dumps(record))
+    finally:
+        gate.unlink()
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 3, err
+    assert "was taken over by another calib run" in err
+    assert not Store.open(tmp_path / "s.zarr").done_chunks().any()  # no chunk written after
+    assert json.loads(lease.read_text())["token"] == "f" * 32  # the successor's lease stays
