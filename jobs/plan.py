@@ -16,15 +16,19 @@ CPU per task stays below 1 %), lowered so that the sweep has at least ``MIN_TASK
 ``MIN_TASK_SECONDS`` (cheap starts: fewer tasks, as a task's fixed cost would dominate), then
 lowered so that a task's trace chunk stays under ``MAX_CHUNK_BYTES``, and clipped to
 ``1..[starts].n``.
-The probe runs on the client in a thread that is given up on after `PROBE_TIMEOUT` seconds
-(an objective that hangs leaves the cost unknown). A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
+The probe runs in a forked child of the client, given up on after `PROBE_TIMEOUT` seconds: an
+objective that hangs, exits or crashes there leaves the cost unknown and the client unharmed. A resumed sweep keeps the ``B`` of its store (the runner reads it), so a different probe
 never splits a store's chunks differently.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import os
+import select
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -238,19 +242,65 @@ def auto_starts_per_task(start_seconds: float | None, *, n_starts: int, n_datase
 
 
 def _guarded_probe(spec: SweepSpec, dataset: Dataset) -> tuple[float | None, bool]:
-    """`_probe_start_seconds` in a daemon thread, given up after ``PROBE_TIMEOUT`` seconds (or
-    the per-start time limit, if smaller): an objective that never returns must not hang the
-    client before the sweep starts. A probe given up on means "cost unknown" (and is left to
-    finish or hang in its thread; the sweep's own starts run contained on the workers)."""
+    """`_probe_start_seconds` in a forked child process, given up on after ``PROBE_TIMEOUT``
+    seconds (or the per-start time limit, if smaller): an objective that never returns, exits
+    its process, crashes or exhausts memory must not hang or kill the client before the sweep
+    starts. A probe that gives no answer means "cost unknown" (the sweep's own starts then run
+    contained on the workers). A fork re-imports nothing (safe in a script without a
+    ``__main__`` guard) and costs milliseconds; where there is no fork, a daemon thread with the
+    same time-out guards against hangs only."""
+    limit = spec.run.time_limit_per_start
+    timeout = PROBE_TIMEOUT if limit is None else min(PROBE_TIMEOUT, limit)
+    unknown = (None, bool(spec.run.batch))
+    if not hasattr(os, "fork"):
+        return _threaded_probe(spec, dataset, timeout) or unknown
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: probe, answer, leave without any cleanup of the parent's state
+        try:
+            os.close(read_end)
+            os.write(write_end, json.dumps(_probe_start_seconds(spec, dataset)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    answer = _read_until(read_end, time.monotonic() + timeout)
+    os.close(read_end)
+    try:
+        os.kill(pid, signal.SIGKILL)  # done or not: it has nothing more to say
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    try:
+        seconds, batched = json.loads(answer)
+        return (None if seconds is None else float(seconds)), bool(batched)
+    except (ValueError, TypeError):
+        return unknown
+
+
+def _read_until(fd: int, deadline: float) -> bytes:
+    """Everything written to ``fd`` until its writer closes it or ``deadline`` passes."""
+    data = b""
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _threaded_probe(spec: SweepSpec, dataset: Dataset,
+                    timeout: float) -> tuple[float | None, bool] | None:
     import threading
 
     found: list[tuple[float | None, bool]] = []
     probe = threading.Thread(target=lambda: found.append(_probe_start_seconds(spec, dataset)),
                              name="calib-probe", daemon=True)
     probe.start()
-    limit = spec.run.time_limit_per_start
-    probe.join(PROBE_TIMEOUT if limit is None else min(PROBE_TIMEOUT, limit))
-    return found[0] if found else (None, bool(spec.run.batch))
+    probe.join(timeout)
+    return found[0] if found else None
 
 
 def _probe_start_seconds(spec: SweepSpec, dataset: Dataset) -> tuple[float | None, bool]:

@@ -46,3 +46,29 @@ def test_a_hanging_objective_does_not_hang_planning(tmp_path: Path) -> None:
     assert [str(arrays.status_of(i)) for i in range(2)] == ["timeout", "timeout"]
     assert all("time limit" in str(m) for m in arrays.message)
     assert took < 60, took  # the probe gave up after 1 s, each start after 1.5 s
+
+
+EXITS = '''
+import os
+
+def nll(params, data):
+    os._exit(7)                      # kills whatever process calls it: client or worker
+'''
+
+
+def test_an_objective_that_exits_does_not_kill_the_client(tmp_path: Path) -> None:
+    write_module(tmp_path, "exits", EXITS)
+    write_csv(tmp_path / "d.csv", ["y"], np.arange(10.0).reshape(-1, 1))
+    spec = write_spec(tmp_path, {
+        "sweep": {"name": "exits", "seed": 1},
+        "model": {"objective": "exits:nll"},
+        "parameters": {"a": {"lower": -1.0, "upper": 1.0}},
+        "data": {"files": "d.csv", "columns": ["y"]},
+        "starts": {"n": 2},
+        "solver": {"method": "L-BFGS-B"},  # no starts_per_task: the planner probes
+    })
+    ran = calib_cli(["run", spec.name, "--workers", "1"], tmp_path, timeout=120)
+    assert ran.returncode == 1, ran.stderr  # done: both starts failed, with the reason
+    arrays = Store.open(tmp_path / "exits.zarr").read_dataset(0)
+    assert [str(arrays.status_of(i)) for i in range(2)] == ["failed", "failed"]
+    assert all("exit" in str(m) for m in arrays.message), list(arrays.message)
