@@ -13,7 +13,6 @@ import html
 import importlib
 import io
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from calib.errors import CalibError
 
+from .report import format_number
 from .store import Store
 
 __all__ = ["FailureGroup", "PlotImage", "failure_groups", "plot_images", "report_html",
@@ -164,18 +164,10 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.6g}"
-    return str(value)
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, names: int = 1) -> str:
     def cell(tag: str, i: int, value: Any) -> str:
         cls = ' class="name"' if i < names else ""
-        return f"<{tag}{cls}>{_e(_num(value))}</{tag}>"
+        return f"<{tag}{cls}>{_e(format_number(value))}</{tag}>"
     head = "".join(cell("th", i, h) for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
@@ -204,8 +196,8 @@ def _estimate(row: dict[str, Any], name: str) -> str:
     if value is None:
         return "-"
     if name in (row.get("fixed") or []):
-        return f"{_num(value)} (fixed)"
-    return f"{_num(value)} ± {_num(se)}" if se is not None else _num(value)
+        return f"{format_number(value)} (fixed)"
+    return f"{format_number(value)} ± {format_number(se)}" if se is not None else format_number(value)
 
 
 def _best_body(rows: Sequence[dict[str, Any]], parameters: Sequence[str],

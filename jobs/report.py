@@ -15,11 +15,12 @@ from calib.status import FAILURE_CODES
 
 from .store import StartStatus, StartTrace, Store
 
-__all__ = ["status_rows", "format_table", "best_table", "best_csv", "best_json",
-           "best_warnings", "show_text", "trace_text", "with_standard_errors"]
+__all__ = ["status_rows", "format_number", "format_table", "best_table", "best_csv",
+           "best_json", "best_warnings", "show_text", "trace_text", "with_standard_errors"]
 
 
-def _num(value: Any) -> str:
+def format_number(value: Any) -> str:
+    """A table cell: ``-`` for None, ``nan``, 6 significant digits for a float, else str."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -29,7 +30,7 @@ def _num(value: Any) -> str:
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain aligned text table."""
-    cells = [[str(h) for h in header]] + [[_num(v) for v in row] for row in rows]
+    cells = [[str(h) for h in header]] + [[format_number(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -203,7 +204,7 @@ def show_text(store: Store, dataset: int, selection: dict[str, Any] | None = Non
     header = ["start", "fun", "status", "minimum", "nit", "nfev", "waterfall", "message"]
     text = format_table(header, rows)
     if selection is not None and selection.get("params") is not None:
-        text += (f"\nbest: fun {_num(selection['fun'])} (polished, from start "
+        text += (f"\nbest: fun {format_number(selection['fun'])} (polished, from start "
                  f"{selection['start']}); verified minima {selection['n_minima']}; hits "
                  f"{selection['hits']}; premature stops {selection.get('n_premature')}")
     return text
