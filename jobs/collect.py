@@ -101,6 +101,11 @@ def collect(client: Client, futures: Sequence[Future], *,
             time.sleep(_IDLE_SECONDS)
             continue
         for future in ready:
+            if future.status in ("lost", "pending"):
+                # its worker died after it finished (or its result is being recomputed): the
+                # scheduler recomputes a key the client still wants; wait for that again
+                ac.add(future)
+                continue
             _handle(client, future, on_result, on_killed)
             future.release()
 
