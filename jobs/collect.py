@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
 from distributed import Client, Future, as_completed
+from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from calib.errors import CalibError
@@ -112,11 +114,21 @@ def collect(client: Client, futures: Sequence[Future], *,
 
 def _handle(client: Client, future: Future, on_result: Callable[[Future, Any], None],
             on_killed: Callable[[Future, int], None]) -> None:
-    if future.status == "finished":
-        on_result(future, future.result())
+    status = future.status  # read once: it can change while the result is fetched
+    value: Any = None
+    error: BaseException | None = None
+    try:
+        if status == "finished":
+            value = future.result()  # fetched from a worker: the cluster may go meanwhile
+        elif status == "error":
+            error = future.exception()
+    except (CommClosedError, OSError, TimeoutError, CancelledError) as exc:
+        raise SweepAbortedError(f"lost the Dask scheduler or a worker while fetching a result "
+                                f"({type(exc).__name__}: {exc})") from None
+    if status == "finished":
+        on_result(future, value)
         return
-    if future.status == "error":
-        error = future.exception()
+    if status == "error":
         if isinstance(error, KilledWorker):
             on_killed(future, int(error.allowed_failures) + 1)
             return
@@ -125,4 +137,4 @@ def _handle(client: Client, future: Future, on_result: Callable[[Future, Any], N
     if client.status != "running":
         raise SweepAbortedError("lost the Dask scheduler (the client's connection closed)")
     raise SweepAbortedError(f"task {future.key!r} was cancelled by the scheduler "
-                            f"({future.status}); run the same command to resume")
+                            f"({status}); run the same command to resume")
