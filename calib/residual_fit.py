@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from calib.errors import ProblemError
-from calib.run import (StartOutcome, _IterationCounter, _ObjectiveFailed, _TimeLimitReached,
-                       warnings_note)
+from calib.run import (StartOutcome, _GuardedObjective, _IterationCounter, _ObjectiveFailed,
+                       _TimeLimitReached, warnings_note)
 from calib.status import StartStatus
 from solvers import OptimizeResult, TraceArrays, approx_jacobian, least_squares
 
@@ -44,31 +44,11 @@ __all__ = ["run_least_squares", "residual_jacobian", "residual_standard_errors"]
 FloatArray = npt.NDArray[np.float64]
 
 
-class _GuardedResiduals:
-    """The internal-space residuals with a deadline, clipping (lm) and bookkeeping."""
+class _GuardedResiduals(_GuardedObjective):
+    """The internal-space residuals with the objective's deadline, clipping (lm) and
+    bookkeeping (``best_f`` is the sum of squares)."""
 
-    def __init__(self, problem: Problem, began: float, time_limit: float | None,
-                 clip: bool) -> None:
-        self._problem = problem
-        self.time_limit = time_limit
-        self._deadline = None if time_limit is None else began + time_limit
-        self._clip = clip
-        self.nfev = 0
-        self.best_z: FloatArray | None = None
-        self.best_f = math.inf
-        self.non_finite_seen = False
-
-    def feasible(self, z: npt.ArrayLike) -> FloatArray:
-        arr = np.asarray(z, dtype=np.float64)
-        if not self._clip:
-            return arr
-        return np.clip(arr, self._problem.internal_lower, self._problem.internal_upper)
-
-    def _check_time(self) -> None:
-        if self._deadline is not None and time.perf_counter() > self._deadline:
-            raise _TimeLimitReached()
-
-    def __call__(self, z: FloatArray) -> FloatArray:
+    def __call__(self, z: FloatArray) -> FloatArray:  # type: ignore[override]
         self._check_time()
         point = self.feasible(z)
         self.nfev += 1

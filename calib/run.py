@@ -122,9 +122,13 @@ class _GuardedObjective:
         arr = np.asarray(z, dtype=np.float64)
         return np.clip(arr, self._lower, self._upper) if self._clip else arr
 
-    def __call__(self, z: FloatArray) -> object:
+    def _check_time(self) -> None:
+        """Raise `_TimeLimitReached` once this start's deadline has passed."""
         if self._deadline is not None and time.perf_counter() > self._deadline:
             raise _TimeLimitReached()
+
+    def __call__(self, z: FloatArray) -> object:
+        self._check_time()
         point = self.feasible(z)
         self.nfev += 1
         try:
@@ -136,8 +140,7 @@ class _GuardedObjective:
 
     def gradient(self, z: FloatArray) -> FloatArray:
         """The problem's analytic internal-space gradient at ``z`` (clipped as the objective)."""
-        if self._deadline is not None and time.perf_counter() > self._deadline:
-            raise _TimeLimitReached()
+        self._check_time()
         try:
             return self._problem.internal_gradient(self.feasible(z))
         except BaseException as exc:  # as for the objective: this start only
